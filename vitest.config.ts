@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Several suites generate parquet files and start local HTTP servers; keep the 2-core machine calm.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
