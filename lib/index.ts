@@ -5,3 +5,14 @@
  * This file only re-exports; each course step lives in its own module.
  */
 export * from './columns.js';
+export * from './source.js';
+export * from './read.js';
+export * from './clean.js';
+export * from './frame.js';
+export * from './synthetic.js';
+export * from './vectorize.js';
+export * from './regression.js';
+export * from './metrics.js';
+export * from './modelFile.js';
+export * from './plots.js';
+export * from './pipeline.js';

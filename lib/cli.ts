@@ -1,0 +1,405 @@
+#!/usr/bin/env node
+/**
+ * The `taxi-duration` command: the course's training pipeline in one line, and predictions
+ * from a saved model.
+ *
+ * A thin layer over the library: it parses flags (node:util parseArgs), calls {@link train}
+ * or the model file, prints progress on stderr and a summary on stdout, and turns any error
+ * into one line and a non-zero exit code (the stack only with --verbose).
+ */
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import { categorical, type Columns } from './columns.js';
+import { loadModel } from './modelFile.js';
+import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainResult } from './pipeline.js';
+import { MISSING, readTrips, type Trips } from './read.js';
+import type { Color } from './source.js';
+
+/** Where the command writes; tests pass their own streams. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+}
+
+/** A mistake in the command line (exit code 2), as opposed to a failure while running (exit code 1). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+const NAME = 'taxi-duration';
+
+const TRAIN_HELP = `Usage: ${NAME} [train] [options]
+       ${NAME} predict [FILE.parquet | -] [--model FILE]
+
+Trains the course's model (DictVectorizer + LinearRegression on PULocationID,
+DOLocationID, trip_distance) on one month and validates on another; writes the
+model file, a predicted-vs-actual plot (HTML) and, if asked, metrics JSON.
+
+Options:
+  --train SRC           training data: a month YYYY-MM, a parquet path or a URL (default 2024-01)
+  --val SRC             validation data, same forms (default 2024-02)
+  --color COLOR         yellow or green (default yellow)
+  --min-duration MIN    shortest trip kept, minutes (default 1)
+  --max-duration MIN    longest trip kept, minutes (default 60)
+  --out DIR             folder for lin_reg.json and the plot (default models/)
+  --metrics-json FILE   also write the metrics as JSON to FILE ('-' for stdout)
+  --no-plot             skip the plot
+  --synthetic           offline: train on generated TLC-shaped months (labelled SYNTHETIC)
+  --synthetic-rows N    rows per generated month (default 100000)
+  --cache-dir DIR       data cache (default: $TAXI_DATA_DIR, else data/)
+  -q, --quiet           print nothing but errors
+  -v, --verbose         more progress detail; stack traces on errors (with --quiet: only the latter)
+  -h, --help            this help
+
+Environment: TLC_BASE_URL overrides the trip-data site; TAXI_DATA_DIR the cache.
+
+Examples:
+  ${NAME} --synthetic                      # works offline, on generated data
+  ${NAME} --train 2024-01 --val 2024-02    # the course's months from the TLC site
+  ${NAME} predict data/yellow_tripdata_2024-03.parquet > predictions.txt
+  echo '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}' | ${NAME} predict
+`;
+
+const PREDICT_HELP = `Usage: ${NAME} predict [FILE.parquet | -] [options]
+
+Predicts trip durations (minutes) with a saved model, one number per line on stdout.
+Input: a TLC parquet file, or JSON records on stdin (a JSON array or one object per
+line) with PULocationID, DOLocationID and trip_distance. Locations not seen in
+training contribute nothing, as in training (DictVectorizer ignores unseen features).
+Rows of a parquet file with a null in a needed column print "null".
+
+Options:
+  --model FILE      model file (default models/lin_reg.json)
+  -v, --verbose     stack traces on errors
+  -h, --help        this help
+`;
+
+const trainOptions = {
+  train: { type: 'string' },
+  val: { type: 'string' },
+  color: { type: 'string' },
+  'min-duration': { type: 'string' },
+  'max-duration': { type: 'string' },
+  out: { type: 'string' },
+  'metrics-json': { type: 'string' },
+  'no-plot': { type: 'boolean' },
+  synthetic: { type: 'boolean' },
+  'synthetic-rows': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+const predictOptions = {
+  model: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+/**
+ * Runs the command with `argv` (the arguments after the program name) and returns the exit code.
+ *
+ * Never throws and never calls `process.exit`: errors become one line on stderr (with the
+ * stack when `--verbose`), exit code 2 for a bad command line and 1 for a failed run.
+ *
+ * @example
+ * const code = await main(['--synthetic', '--out', 'build/models', '--quiet']);
+ */
+export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
+  const verbose = argv.includes('--verbose') || argv.includes('-v');
+  try {
+    if (argv[0] === 'predict') return await predictCommand(argv.slice(1), io);
+    return await trainCommand(argv[0] === 'train' ? argv.slice(1) : argv, io);
+  } catch (error) {
+    io.stderr.write(formatError(error, verbose) + '\n');
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+async function trainCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, trainOptions);
+  if (values.help) {
+    io.stdout.write(TRAIN_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`${NAME}: unexpected argument '${positionals[0]}'; use --train/--val for data (see --help)`);
+  }
+  const metricsToStdout = values['metrics-json'] === '-';
+  const progress = values.quiet || metricsToStdout ? undefined : new Progress(io.stderr, values.verbose ?? false);
+  const result = await train({
+    ...(values.train !== undefined ? { train: values.train } : {}),
+    ...(values.val !== undefined ? { val: values.val } : {}),
+    ...(values.color !== undefined ? { color: parseColor(values.color) } : {}),
+    ...(values['min-duration'] !== undefined ? { minDuration: parseNumber('--min-duration', values['min-duration']) } : {}),
+    ...(values['max-duration'] !== undefined ? { maxDuration: parseNumber('--max-duration', values['max-duration']) } : {}),
+    ...(values.out !== undefined ? { outDir: values.out } : {}),
+    ...(values['metrics-json'] !== undefined && !metricsToStdout ? { metricsJson: values['metrics-json'] } : {}),
+    ...(values['no-plot'] ? { plotName: false as const } : {}),
+    ...(values.synthetic ? { synthetic: true } : {}),
+    ...(values['synthetic-rows'] !== undefined
+      ? { syntheticRows: parseCount('--synthetic-rows', values['synthetic-rows']) }
+      : {}),
+    ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
+    ...(progress ? { onProgress: (e: ProgressEvent) => progress.update(e) } : {}),
+  });
+  progress?.end();
+  if (metricsToStdout) {
+    io.stdout.write(JSON.stringify(toMetrics(result), null, 2) + '\n');
+  } else if (!values.quiet) {
+    io.stdout.write(summary(result));
+  }
+  return 0;
+}
+
+async function predictCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, predictOptions);
+  if (values.help) {
+    io.stdout.write(PREDICT_HELP);
+    return 0;
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(`${NAME}: predict takes one input file, got ${positionals.length} (see predict --help)`);
+  }
+  const modelPath = resolve(values.model ?? 'models/lin_reg.json');
+  const input = positionals[0] ?? '-';
+  if (input === '-' && io.stdin.isTTY) {
+    throw new UsageError(`${NAME}: predict needs a parquet file or JSON records piped on stdin (see predict --help)`);
+  }
+  const { vectorizer, model, metadata } = await loadModel(modelPath);
+  const categoricalNames = stringList(metadata, 'categorical') ?? ['PULocationID', 'DOLocationID'];
+  const numericalNames = stringList(metadata, 'numerical') ?? ['trip_distance'];
+
+  let predictions: (number | null)[];
+  if (input === '-') {
+    const records = parseRecords(await readStream(io.stdin), categoricalNames, numericalNames);
+    predictions = Array.from(model.predict(vectorizer.transform(records)));
+  } else {
+    const trips = await readTrips(input);
+    // Rows with a null in a needed column cannot be predicted; they print null, in place.
+    const valid = validRows(trips);
+    const columns: Columns = {
+      PULocationID: categorical(pick(trips.PULocationID, valid)),
+      DOLocationID: categorical(pick(trips.DOLocationID, valid)),
+      trip_distance: pick(trips.trip_distance, valid),
+    };
+    const predicted = model.predict(vectorizer.transform(columns));
+    predictions = new Array<number | null>(trips.length).fill(null);
+    let j = 0;
+    for (let i = 0; i < trips.length; i++) if (valid === null || valid[i] === 1) predictions[i] = predicted[j++]!;
+  }
+  await writeLines(io.stdout, predictions);
+  return 0;
+}
+
+/** Turns JSON text (an array of records or JSON lines) into records as the course's vectorizer saw them. */
+function parseRecords(
+  text: string,
+  categoricalNames: readonly string[],
+  numericalNames: readonly string[],
+): Record<string, string | number>[] {
+  const trimmed = text.trim();
+  if (trimmed === '') throw new Error(`predict: no records on stdin; pipe a JSON array or one JSON object per line`);
+  let raw: unknown[];
+  try {
+    raw = trimmed.startsWith('[')
+      ? (JSON.parse(trimmed) as unknown[])
+      : trimmed.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+  } catch (error) {
+    throw new Error(`predict: stdin is not JSON records (${(error as Error).message})`, { cause: error });
+  }
+  return raw.map((r, i) => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
+      throw new Error(`predict: record ${i + 1} is not a JSON object`);
+    }
+    const record = r as Record<string, unknown>;
+    const out: Record<string, string | number> = {};
+    // The course casts location IDs with astype(str): 161 and "161" are the same category.
+    for (const name of categoricalNames) {
+      const v = record[name];
+      if (typeof v !== 'string' && typeof v !== 'number') {
+        throw new Error(`predict: record ${i + 1} needs ${name} (a location ID), got ${JSON.stringify(v)}`);
+      }
+      out[name] = String(v);
+    }
+    for (const name of numericalNames) {
+      const v = record[name];
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        throw new Error(`predict: record ${i + 1} needs ${name} as a number, got ${JSON.stringify(v)}`);
+      }
+      out[name] = v;
+    }
+    return out;
+  });
+}
+
+/** Draws per-stage bars on a terminal; plain lines otherwise (logs, CI, pipes). */
+class Progress {
+  private open = false;
+  constructor(
+    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    private readonly verbose: boolean,
+  ) {}
+
+  update(e: ProgressEvent): void {
+    if (this.out.isTTY) {
+      const bar = e.fraction === undefined ? '' : ` ${renderBar(e.fraction)}`;
+      this.out.write(`\r\x1b[K${e.message}${bar}`);
+      this.open = true;
+      if (e.done) {
+        this.out.write('\n');
+        this.open = false;
+      }
+    } else if (e.done || this.verbose) {
+      this.out.write(e.message + '\n');
+    }
+  }
+
+  end(): void {
+    if (this.open) this.out.write('\n');
+    this.open = false;
+  }
+}
+
+function renderBar(fraction: number, width = 24): string {
+  const f = Math.min(1, Math.max(0, fraction));
+  const full = Math.round(f * width);
+  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${Math.round(f * 100)}%`;
+}
+
+/**
+ * The short table printed after training.
+ *
+ * @example
+ * process.stdout.write(summary(await train({ synthetic: true })));
+ */
+export function summary(r: TrainResult): string {
+  const rows: [string, string, string][] = [
+    ['', 'train', 'val'],
+    ['source', r.train.source, r.val.source],
+    ['rows read', int(r.train.rowsRead), int(r.val.rowsRead)],
+    ['rows kept', int(r.train.rowsKept), int(r.val.rowsKept)],
+    ['RMSE (min)', r.train.rmse.toFixed(3), r.val.rmse.toFixed(3)],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  const w2 = Math.max(...rows.map((x) => x[2].length));
+  const lines: string[] = [];
+  if (r.synthetic) lines.push(SYNTHETIC_NOTE);
+  for (const [a, b, c] of rows) lines.push(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c.padStart(w2)}`);
+  const stages = Object.entries(r.seconds)
+    .filter(([k, v]) => k !== 'total' && v >= 0.005)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
+  lines.push(`features: ${r.features}   filter: ${r.minDuration}..${r.maxDuration} min   color: ${r.color}`);
+  lines.push(`time: ${r.seconds.total.toFixed(2)} s (${stages})   peak RSS: ${Math.round(r.peakRssBytes / 2 ** 20)} MB`);
+  lines.push(`model: ${r.outputs.model}`);
+  if (r.outputs.plot) lines.push(`plot: ${r.outputs.plot}`);
+  if (r.outputs.metrics) lines.push(`metrics: ${r.outputs.metrics}`);
+  return lines.join('\n') + '\n';
+}
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const option = /'([^']+)'/.exec(e.message)?.[1] ?? 'given';
+      throw new UsageError(`${NAME}: unknown option ${option} (see --help)`, { cause: error });
+    }
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      // e.g. "Option '--train <value>' argument missing"
+      throw new UsageError(`${NAME}: ${e.message.replace(/\.$/, '')} (see --help)`, { cause: error });
+    }
+    throw new UsageError(`${NAME}: ${e.message}`, { cause: error });
+  }
+}
+
+function parseColor(value: string): Color {
+  if (value !== 'yellow' && value !== 'green') {
+    throw new UsageError(`${NAME}: --color must be yellow or green, got '${value}'`);
+  }
+  return value;
+}
+
+function parseNumber(option: string, value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) {
+    throw new UsageError(`${NAME}: ${option} must be a number of minutes, got '${value}'`);
+  }
+  return n;
+}
+
+function parseCount(option: string, value: string): number {
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`${NAME}: ${option} must be a positive whole number, got '${value}'`);
+  }
+  return n;
+}
+
+function formatError(error: unknown, verbose: boolean): string {
+  if (!(error instanceof Error)) return `${NAME}: ${String(error)}`;
+  if (!verbose) return error.message.split('\n')[0]!;
+  let text = error.stack ?? error.message;
+  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) {
+    text += `\nCaused by: ${cause.stack ?? cause.message}`;
+  }
+  return text;
+}
+
+/** Rows whose three features are all present (1) or not (0); null when every row is complete. */
+function validRows(trips: Trips): Uint8Array | null {
+  const needed = MISSING.PULocationID | MISSING.DOLocationID | MISSING.trip_distance;
+  let anyMissing = false;
+  const valid = new Uint8Array(trips.length);
+  for (let i = 0; i < trips.length; i++) {
+    if ((trips.missing[i]! & needed) === 0) valid[i] = 1;
+    else anyMissing = true;
+  }
+  return anyMissing ? valid : null;
+}
+
+function pick<T extends Int32Array | Float64Array>(values: T, valid: Uint8Array | null): T {
+  if (valid === null) return values;
+  const out = new (values.constructor as new (n: number) => T)(valid.reduce((n, v) => n + v, 0));
+  let j = 0;
+  for (let i = 0; i < values.length; i++) if (valid[i] === 1) out[j++] = values[i]!;
+  return out;
+}
+
+function stringList(metadata: unknown, key: string): string[] | undefined {
+  const v = (metadata as Record<string, unknown> | undefined)?.[key];
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function writeLines(out: NodeJS.WritableStream, values: readonly (number | null)[]): Promise<void> {
+  // Build in blocks: one write per number is slow for millions of rows.
+  const block = 65_536;
+  for (let i = 0; i < values.length; i += block) {
+    const text = values.slice(i, i + block).map((v) => (v === null ? 'null' : String(v))).join('\n') + '\n';
+    if (!out.write(text)) await new Promise<void>((done) => out.once('drain', () => done()));
+  }
+}
+
+function int(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+// Run when executed (node lib/dist/cli.js, the npm bin link, tsx lib/cli.ts), not when imported.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+}

@@ -1,0 +1,110 @@
+/**
+ * Frame: a small danfojs DataFrame of trips, for looking at the data in a notebook.
+ *
+ * The pipeline stays on typed columns (three million rows as a danfojs frame
+ * cost gigabytes and minutes); a head or a sample of a few hundred rows is what
+ * a person looks at. danfojs pulls in TensorFlow.js (about half a second and
+ * 100 MB to load), so it is loaded on the first call, not when the library is
+ * imported.
+ */
+import { createRequire } from 'node:module';
+import type { DataFrame } from 'danfojs';
+import type { CleanTrips } from './clean.js';
+import type { Trips } from './read.js';
+
+/** Options of {@link toDataFrame}. Give `head` or `sample`, not both; neither means `head: 10`. */
+export interface ToDataFrameOptions {
+  /** The first N rows. */
+  head?: number;
+  /** N rows drawn at random without replacement (kept in file order). */
+  sample?: number;
+  /** Seed of the sample; the same seed draws the same rows. Default 1. */
+  seed?: number;
+}
+
+let danfo: typeof import('danfojs') | undefined;
+function loadDanfo(): typeof import('danfojs') {
+  // danfojs' Node entry is CommonJS: require keeps toDataFrame synchronous and the load lazy.
+  danfo ??= createRequire(import.meta.url)('danfojs') as typeof import('danfojs');
+  return danfo;
+}
+
+/**
+ * A danfojs DataFrame of a head or a sample of trips (as read, or cleaned), with readable columns.
+ *
+ * Columns: `pickup` and `dropoff` (read trips) or `pickup` (cleaned) as
+ * 'YYYY-MM-DD HH:MM:SS' wall-clock strings, `PULocationID` and
+ * `DOLocationID` as strings (the course's categories), `trip_distance`, and
+ * `duration` in minutes. Missing values are null. The frame's index is the
+ * row number in the input.
+ *
+ * @throws Error (`frame: ...`) when head/sample is not a non-negative integer or both are given.
+ * @example
+ * const trips = await readTrips('data/yellow_tripdata_2024-01.parquet');
+ * toDataFrame(trips).print();                         // first 10 rows
+ * toDataFrame(cleanTrips(trips), { sample: 200, seed: 7 }).describe().print();
+ */
+export function toDataFrame(trips: Trips | CleanTrips, options: ToDataFrameOptions = {}): DataFrame {
+  const { head, sample, seed = 1 } = options;
+  if (head !== undefined && sample !== undefined) throw new Error('frame: give head or sample, not both');
+  const count = sample ?? head ?? 10;
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new Error(`frame: ${sample !== undefined ? 'sample' : 'head'} must be a non-negative integer, got ${count}`);
+  }
+  const n = trips.length;
+  const rows = sample !== undefined ? sampleIndexes(n, count, seed) : Array.from({ length: Math.min(count, n) }, (_, i) => i);
+
+  const columns: Record<string, (string | number | null)[]> = {};
+  if ('features' in trips) {
+    const { PULocationID, DOLocationID, trip_distance } = trips.features;
+    columns.pickup = rows.map((i) => timestamp(trips.pickup[i]!));
+    columns.PULocationID = rows.map((i) => PULocationID.labels[PULocationID.codes[i]!] ?? null);
+    columns.DOLocationID = rows.map((i) => DOLocationID.labels[DOLocationID.codes[i]!] ?? null);
+    columns.trip_distance = rows.map((i) => trip_distance[i]!);
+    columns.duration = rows.map((i) => trips.duration[i]!);
+  } else {
+    columns.pickup = rows.map((i) => timestamp(trips.pickup[i]!));
+    columns.dropoff = rows.map((i) => timestamp(trips.dropoff[i]!));
+    columns.PULocationID = rows.map((i) => zone(trips.PULocationID[i]!));
+    columns.DOLocationID = rows.map((i) => zone(trips.DOLocationID[i]!));
+    columns.trip_distance = rows.map((i) => number(trips.trip_distance[i]!));
+    columns.duration = rows.map((i) => number((trips.dropoff[i]! - trips.pickup[i]!) / 60e6));
+  }
+  const { DataFrame: Frame } = loadDanfo();
+  return new Frame(columns, { index: rows });
+}
+
+function timestamp(micros: number): string | null {
+  if (Number.isNaN(micros)) return null;
+  const date = new Date(Math.floor(micros / 1000));
+  // Years outside 0000-9999 (never in TLC data) would not fit the fixed format.
+  return Number.isNaN(date.getTime()) ? null : date.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+function zone(id: number): string | null {
+  return id < 0 ? null : String(id);
+}
+
+function number(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
+}
+
+/** `k` distinct indexes below `n`, ascending, drawn with a seeded PRNG (Floyd's algorithm). */
+function sampleIndexes(n: number, k: number, seed: number): number[] {
+  if (k >= n) return Array.from({ length: n }, (_, i) => i);
+  let state = seed >>> 0;
+  const random = (): number => {
+    // mulberry32: small, fast, and the same on every platform.
+    state = (state + 0x6d2b79f5) | 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const chosen = new Set<number>();
+  for (let j = n - k; j < n; j++) {
+    const t = Math.floor(random() * (j + 1));
+    chosen.add(chosen.has(t) ? j : t);
+  }
+  return Array.from(chosen).sort((a, b) => a - b);
+}

@@ -1,0 +1,280 @@
+/**
+ * The model file: the fitted DictVectorizer and LinearRegression saved together, as
+ * the course pickles `(dv, lr)` to `models/lin_reg.bin`.
+ *
+ * A pickle runs code when loaded; this file is plain, versioned JSON that loading
+ * validates field by field, and nothing in it is ever executed. Numbers are written
+ * by `JSON.stringify`, which prints the shortest decimal that reads back as the same
+ * double, so predictions after a round trip are bit-identical.
+ *
+ * Format `taxi-duration/linear-regression`, version 1:
+ * ```json
+ * {
+ *   "format": "taxi-duration/linear-regression",
+ *   "version": 1,
+ *   "vectorizer": { "featureNames": ["DOLocationID=1", "…", "trip_distance"], "separator": "=", "sort": true },
+ *   "model": { "coef": [0.12, "…"], "intercept": 24.1, "fitIntercept": true },
+ *   "metadata": {
+ *     "createdAt": "2026-11-29T23:00:00.000Z", "libraryVersion": "0.1.0",
+ *     "training": { "sources": ["…/yellow_tripdata_2024-01.parquet"], "rows": 2898906 },
+ *     "validation": { "sources": ["…"], "rows": 2938060 },
+ *     "metrics": { "rmseTrain": 7.9, "rmseValidation": 8.0 }
+ *   }
+ * }
+ * ```
+ * `coef[i]` belongs to `featureNames[i]`. Unknown extra metadata fields are kept.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { LinearRegression } from './regression.js';
+import { DictVectorizer } from './vectorize.js';
+
+/** The `format` field of a model file. */
+export const MODEL_FORMAT = 'taxi-duration/linear-regression';
+/** The newest model file version this library writes and reads. */
+export const MODEL_FORMAT_VERSION = 1;
+/** Where the CLI and notebooks keep the model by default (relative to the project root). */
+export const DEFAULT_MODEL_PATH = 'models/lin_reg.json';
+
+/** Files larger than this are refused before parsing (a real one is ~30 kB). */
+const MAX_MODEL_BYTES = 64 * 1024 * 1024;
+
+/** Where data came from and how many rows were used. */
+export interface DataDescription {
+  /** Files or URLs read (e.g. the parquet paths). */
+  sources: string[];
+  /** Rows used after cleaning. */
+  rows: number;
+}
+
+/** What a model file says about how the model was made. */
+export interface ModelMetadata {
+  /** ISO 8601 creation time; `saveModel` fills it in when absent. */
+  createdAt?: string;
+  /** Version of this library that wrote the file; `saveModel` fills it in when absent. */
+  libraryVersion?: string;
+  /** The training data. */
+  training?: DataDescription;
+  /** The validation data. */
+  validation?: DataDescription;
+  /** Scores, e.g. `{ rmseTrain, rmseValidation }` (finite numbers). */
+  metrics?: Record<string, number>;
+  /** Anything else JSON-serialisable is kept as is. */
+  [extra: string]: unknown;
+}
+
+/** The contents of a model file, in memory. */
+export interface SavedModel {
+  /** The fitted vectorizer (its feature names are the model's columns). */
+  vectorizer: DictVectorizer;
+  /** The fitted regression. */
+  model: LinearRegression;
+  /** How it was made. */
+  metadata: ModelMetadata;
+}
+
+/**
+ * Writes the vectorizer, model and metadata to `path` atomically: a temporary file
+ * in the same directory is written, flushed to disk and renamed over `path`, so a
+ * failed or interrupted save never leaves a half-written or missing model where a
+ * good one was. Creates the parent directory. Returns the metadata as written.
+ *
+ * @throws Error when the vectorizer or model is not fitted, their sizes differ, a
+ *   number is not finite, or the file system refuses.
+ * @example
+ * await saveModel('models/lin_reg.json', {
+ *   vectorizer: dv, model: lr,
+ *   metadata: { training: { sources: [trainPath], rows: train.length }, metrics: { rmseValidation: rmse } },
+ * });
+ */
+export async function saveModel(path: string, saved: SavedModel): Promise<ModelMetadata> {
+  const document = toDocument(saved);
+  // Validate what we are about to write with the same checks as loading.
+  fromDocument(JSON.parse(JSON.stringify(document)), path);
+  const text = `${JSON.stringify(document, null, 1)}\n`;
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const temporary = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let renamed = false;
+  try {
+    const handle = await open(temporary, 'wx');
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+    renamed = true;
+    await syncDirectory(dir);
+  } catch (error) {
+    if (!renamed) await unlink(temporary).catch(() => undefined);
+    throw new Error(`modelFile: could not save the model to ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return document.metadata;
+}
+
+/**
+ * Reads and validates a model file written by `saveModel`; returns fitted objects.
+ *
+ * @throws Error naming the problem when the file is missing, not JSON (corrupt or
+ *   truncated), of another format, of an unknown or newer version, or inconsistent
+ *   (coefficient count ≠ feature count, repeated feature names, non-finite numbers).
+ * @example
+ * const { vectorizer, model, metadata } = await loadModel('models/lin_reg.json');
+ * const yPred = model.predict(vectorizer.transform(features));
+ */
+export async function loadModel(path: string): Promise<SavedModel> {
+  let text: string;
+  try {
+    const info = await stat(path);
+    if (info.size > MAX_MODEL_BYTES) {
+      throw new Error(`it is ${info.size} bytes, more than a model file can be (${MAX_MODEL_BYTES})`);
+    }
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? ' (no such file; train and save a model first)' : '';
+    throw new Error(`modelFile: cannot read ${path}${hint}: ${(error as Error).message}`, { cause: error });
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`modelFile: ${path} is not valid JSON (corrupt or truncated?): ${(error as Error).message}`, { cause: error });
+  }
+  return fromDocument(document, path);
+}
+
+/** The library version from lib/package.json (source or built layout), else 'unknown'. */
+function libraryVersion(): string {
+  for (const relative of ['../package.json', './package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'taxi-duration' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // Not this layout; try the next.
+    }
+  }
+  return 'unknown';
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // Makes the rename itself durable; some platforms cannot open a directory, which is fine.
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Best effort.
+  }
+}
+
+interface ModelDocument {
+  format: string;
+  version: number;
+  vectorizer: { featureNames: string[]; separator: string; sort: boolean };
+  model: { coef: number[]; intercept: number; fitIntercept: boolean };
+  metadata: ModelMetadata;
+}
+
+function toDocument({ vectorizer, model, metadata }: SavedModel): ModelDocument {
+  if (!(vectorizer instanceof DictVectorizer) || !vectorizer.fitted) {
+    throw new Error('modelFile: the vectorizer is not a fitted DictVectorizer; fit it before saving');
+  }
+  if (!(model instanceof LinearRegression) || !model.fitted) {
+    throw new Error('modelFile: the model is not a fitted LinearRegression; fit it before saving');
+  }
+  const { coef, intercept, fitIntercept } = model.parameters;
+  return {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    vectorizer: { featureNames: vectorizer.getFeatureNamesOut(), separator: vectorizer.separator, sort: vectorizer.sort },
+    model: { coef: Array.from(coef), intercept, fitIntercept },
+    metadata: {
+      ...metadata,
+      createdAt: metadata.createdAt ?? new Date().toISOString(),
+      libraryVersion: metadata.libraryVersion ?? libraryVersion(),
+    },
+  };
+}
+
+/** A value for an error message: numbers as JS prints them (Infinity, not null). */
+function show(value: unknown): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function fromDocument(document: unknown, path: string): SavedModel {
+  const fail = (problem: string): never => {
+    throw new Error(`modelFile: ${path}: ${problem}`);
+  };
+  if (!isObject(document)) return fail('expected a JSON object at the top level');
+  if (document.format !== MODEL_FORMAT) {
+    return fail(`format is ${JSON.stringify(document.format)}, expected "${MODEL_FORMAT}"; this is not a taxi-duration model file`);
+  }
+  const version = document.version;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    return fail(`version is ${JSON.stringify(version)}, expected a positive integer`);
+  }
+  if (version > MODEL_FORMAT_VERSION) {
+    return fail(`version ${version} is newer than this library reads (${MODEL_FORMAT_VERSION}); upgrade taxi-duration (${libraryVersion()})`);
+  }
+  const vec = document.vectorizer;
+  if (!isObject(vec)) return fail('"vectorizer" is missing or not an object');
+  const names = vec.featureNames;
+  if (!Array.isArray(names) || names.length === 0) return fail('vectorizer.featureNames must be a non-empty array');
+  names.forEach((name, i) => {
+    if (typeof name !== 'string') fail(`vectorizer.featureNames[${i}] is ${JSON.stringify(name)}, expected a string`);
+  });
+  if (typeof vec.separator !== 'string') return fail('vectorizer.separator must be a string');
+  if (typeof vec.sort !== 'boolean') return fail('vectorizer.sort must be true or false');
+  const mod = document.model;
+  if (!isObject(mod)) return fail('"model" is missing or not an object');
+  const coef = mod.coef;
+  if (!Array.isArray(coef)) return fail('model.coef must be an array of numbers');
+  if (coef.length !== names.length) {
+    return fail(`model.coef has ${coef.length} values but vectorizer.featureNames has ${names.length}; the file is inconsistent`);
+  }
+  coef.forEach((c, i) => {
+    if (typeof c !== 'number' || !Number.isFinite(c)) fail(`model.coef[${i}] is ${show(c)}, expected a finite number`);
+  });
+  if (typeof mod.intercept !== 'number' || !Number.isFinite(mod.intercept)) {
+    return fail(`model.intercept is ${show(mod.intercept)}, expected a finite number`);
+  }
+  if (typeof mod.fitIntercept !== 'boolean') return fail('model.fitIntercept must be true or false');
+  const metadata = document.metadata ?? {};
+  if (!isObject(metadata)) return fail('"metadata" must be an object');
+  for (const key of ['training', 'validation'] as const) {
+    const data = metadata[key];
+    if (data === undefined) continue;
+    if (!isObject(data) || !Array.isArray(data.sources) || !data.sources.every((s) => typeof s === 'string')) {
+      fail(`metadata.${key}.sources must be an array of strings`);
+    }
+    const rows = (data as Record<string, unknown>).rows;
+    if (typeof rows !== 'number' || !Number.isInteger(rows) || rows < 0) fail(`metadata.${key}.rows must be a non-negative integer`);
+  }
+  if (metadata.metrics !== undefined) {
+    if (!isObject(metadata.metrics)) fail('metadata.metrics must be an object of numbers');
+    for (const [name, value] of Object.entries(metadata.metrics as Record<string, unknown>)) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail(`metadata.metrics.${name} is ${show(value)}, expected a finite number`);
+    }
+  }
+  let vectorizer: DictVectorizer;
+  let model: LinearRegression;
+  try {
+    vectorizer = DictVectorizer.fromFeatureNames(names as string[], { separator: vec.separator, sort: vec.sort });
+    model = LinearRegression.fromParameters({ coef: coef as number[], intercept: mod.intercept, fitIntercept: mod.fitIntercept });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  return { vectorizer, model, metadata: metadata as ModelMetadata };
+}

@@ -1,0 +1,292 @@
+/**
+ * Source: where a month of TLC trip data comes from, and the local cache it is kept in.
+ *
+ * The course downloads `yellow_tripdata_YYYY-MM.parquet` from TLC's CloudFront
+ * bucket. Here a download goes once into a cache folder (default `data/` at the
+ * project root, not the current directory: notebooks run with their own folder
+ * as cwd), through a temporary file renamed only when complete and of the
+ * announced size, so a half download is never mistaken for data. The base URL
+ * can be pointed elsewhere (option or `TLC_BASE_URL`), which is how the tests
+ * serve files from 127.0.0.1.
+ */
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The TLC datasets this library reads: yellow taxis (`tpep_*` columns) and green (`lpep_*`). */
+export type Color = 'yellow' | 'green';
+
+/** TLC's public bucket of monthly trip files. */
+export const DEFAULT_TLC_BASE_URL = 'https://d37ci6vzurychx.cloudfront.net/trip-data';
+
+const MONTH_RE = /^(\d{4})-(\d{2})$/;
+
+/** Options of {@link tripDataUrl}. */
+export interface TripDataUrlOptions {
+  /** Base URL of the trip files. Default: env `TLC_BASE_URL`, else TLC's CloudFront bucket. */
+  baseUrl?: string;
+}
+
+/** Options of {@link fetchTrips}. */
+export interface FetchTripsOptions extends TripDataUrlOptions {
+  /** Dataset, when `source` is a month. Default 'yellow'. */
+  color?: Color;
+  /** Folder of cached downloads. Default {@link defaultCacheDir}(). */
+  cacheDir?: string;
+  /** Print nothing (no progress bar, no messages). Default false. */
+  quiet?: boolean;
+  /** Called as bytes arrive (total is NaN when the server does not say). */
+  onProgress?: (received: number, total: number) => void;
+  /** Give up when no byte arrives for this long, in milliseconds. Default 60,000. */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * Checks a month string and returns it, or throws before any I/O.
+ *
+ * @throws Error (`source: ...`) unless `month` is 'YYYY-MM' with a month from 01 to 12 and a year from 2009 to 2099.
+ * @example
+ * parseMonth('2024-01'); // '2024-01'
+ * parseMonth('2024-13'); // throws: source: month "2024-13" ...
+ */
+export function parseMonth(month: string): string {
+  const match = MONTH_RE.exec(month);
+  const year = match ? Number(match[1]) : NaN;
+  const m = match ? Number(match[2]) : NaN;
+  if (!match || m < 1 || m > 12 || year < 2009 || year > 2099) {
+    throw new Error(`source: month ${JSON.stringify(month)} is not a month like 2024-01 (YYYY-MM, month 01-12, TLC data starts in 2009)`);
+  }
+  return month;
+}
+
+function checkColor(color: string): Color {
+  if (color !== 'yellow' && color !== 'green') {
+    throw new Error(`source: color must be 'yellow' or 'green', got ${JSON.stringify(color)}`);
+  }
+  return color;
+}
+
+/**
+ * The URL of one month of TLC trip data.
+ *
+ * @throws Error (`source: ...`) for a malformed month or an unknown colour.
+ * @example
+ * tripDataUrl('yellow', '2024-01');
+ * // 'https://d37ci6vzurychx.cloudfront.net/trip-data/yellow_tripdata_2024-01.parquet'
+ * tripDataUrl('green', '2024-02', { baseUrl: 'http://127.0.0.1:8080/' });
+ * // 'http://127.0.0.1:8080/green_tripdata_2024-02.parquet'
+ */
+export function tripDataUrl(color: Color, month: string, options: TripDataUrlOptions = {}): string {
+  const base = (options.baseUrl ?? process.env.TLC_BASE_URL ?? DEFAULT_TLC_BASE_URL).replace(/\/+$/, '');
+  return `${base}/${tripDataFileName(color, month)}`;
+}
+
+/**
+ * The file name TLC gives a month: `yellow_tripdata_2024-01.parquet`.
+ *
+ * @example
+ * tripDataFileName('green', '2023-12'); // 'green_tripdata_2023-12.parquet'
+ */
+export function tripDataFileName(color: Color, month: string): string {
+  return `${checkColor(color)}_tripdata_${parseMonth(month)}.parquet`;
+}
+
+/**
+ * The cache folder: env `TAXI_DATA_DIR` if set, else `data/` at the project root.
+ *
+ * The project root is the nearest folder above this module whose package.json
+ * declares workspaces (this repository's root); outside the repository (the
+ * library installed elsewhere) it falls back to `data/` in the current directory.
+ *
+ * @example
+ * defaultCacheDir(); // '/work/main/data'
+ */
+export function defaultCacheDir(): string {
+  const fromEnv = process.env.TAXI_DATA_DIR;
+  if (fromEnv) return resolve(fromEnv);
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { workspaces?: unknown }).workspaces) return join(dir, 'data');
+      } catch {
+        // an unreadable package.json is not the root; keep looking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return resolve('data');
+}
+
+/**
+ * Returns a local parquet file for a month, a URL or a path, downloading into the cache when needed.
+ *
+ * - `'2024-01'`: the month of the given colour, from the cache or from
+ *   {@link tripDataUrl}; cached as `<cacheDir>/yellow_tripdata_2024-01.parquet`.
+ * - `'http://…'` / `'https://…'`: that file, cached under its own file name.
+ * - a path ending in `.parquet`: returned (absolute) if it exists.
+ *
+ * A cached file is reused without touching the network. A download is written
+ * to a temporary file and renamed only when complete and of the size the
+ * server announced. On a terminal (stderr is a TTY) a progress bar is drawn
+ * unless `quiet`.
+ *
+ * @throws Error (`source: ...`) for a malformed month or source (before any
+ *   I/O), an HTTP error (names the status and the URL), a network failure (says
+ *   how to use a local file instead), a short download, or a missing local file.
+ * @example
+ * const path = await fetchTrips('2024-01');                 // downloads once, then reuses data/yellow_tripdata_2024-01.parquet
+ * const green = await fetchTrips('2024-02', { color: 'green', quiet: true });
+ * const local = await fetchTrips('test/fixtures/yellow_tripdata_2024-01.parquet');
+ */
+export async function fetchTrips(source: string, options: FetchTripsOptions = {}): Promise<string> {
+  const { color = 'yellow', quiet = false } = options;
+  let url: string;
+  let fileName: string;
+  if (MONTH_RE.test(source)) {
+    fileName = tripDataFileName(color, source);
+    url = tripDataUrl(color, source, options);
+  } else if (/^https?:\/\//i.test(source)) {
+    url = source;
+    let pathname: string;
+    try {
+      pathname = new URL(source).pathname;
+    } catch {
+      throw new Error(`source: ${JSON.stringify(source)} is not a valid URL`);
+    }
+    fileName = decodeURIComponent(basename(pathname));
+    if (!/^[\w.-]+\.parquet$/i.test(fileName)) {
+      throw new Error(`source: the URL ${source} does not end in a .parquet file name; pass the URL of a parquet file (e.g. .../yellow_tripdata_2024-01.parquet)`);
+    }
+  } else if (/\.parquet$/i.test(source)) {
+    const path = resolve(source);
+    const info = await stat(path).catch(() => undefined);
+    if (!info?.isFile()) {
+      throw new Error(`source: no such file ${path}; check the path, or pass a month like 2024-01 to download it`);
+    }
+    return path;
+  } else {
+    // Reject before any I/O: '2024-13', '2024-1', '../x' and friends.
+    if (/^\d{4}-\d{1,2}$/.test(source)) parseMonth(source);
+    throw new Error(`source: ${JSON.stringify(source)} is neither a month (YYYY-MM, e.g. 2024-01), an http(s) URL, nor a path to a .parquet file`);
+  }
+
+  const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
+  const target = join(cacheDir, fileName);
+  const cached = await stat(target).catch(() => undefined);
+  if (cached?.isFile() && cached.size > 0) return target;
+
+  await mkdir(cacheDir, { recursive: true });
+  const tmp = `${target}.download-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  try {
+    await download(url, tmp, fileName, { quiet, onProgress: options.onProgress, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 });
+    await rename(tmp, target);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  return target;
+}
+
+interface DownloadOptions {
+  quiet: boolean;
+  onProgress: ((received: number, total: number) => void) | undefined;
+  idleTimeoutMs: number;
+}
+
+function request(url: string, idleTimeoutMs: number, redirects = 0): Promise<IncomingMessage> {
+  return new Promise((resolvePromise, reject) => {
+    const get = url.startsWith('https:') ? httpsGet : httpGet;
+    const req = get(url, { headers: { 'user-agent': 'taxi-duration' } }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location && redirects < 5) {
+        res.resume();
+        resolvePromise(request(new URL(res.headers.location, url).toString(), idleTimeoutMs, redirects + 1));
+        return;
+      }
+      if (status !== 200) {
+        res.resume();
+        reject(new Error(`source: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''} for ${url}${status === 404 ? '; check the month and colour (TLC publishes a month about two months after it ends)' : '; try again later, or download the file yourself and pass its local path'}`));
+        return;
+      }
+      resolvePromise(res);
+    });
+    req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no response for ${idleTimeoutMs / 1000} s`)));
+    req.on('error', (error: NodeJS.ErrnoException) => reject(networkError(url, error)));
+  });
+}
+
+function networkError(url: string, error: NodeJS.ErrnoException): Error {
+  return new Error(
+    `source: could not fetch ${url} (${error.code ?? error.message}); check the network, or download the file another way and pass its local path, e.g. fetchTrips('data/${basename(new URL(url).pathname)}')`,
+  );
+}
+
+async function download(url: string, tmp: string, name: string, options: DownloadOptions): Promise<void> {
+  const res = await request(url, options.idleTimeoutMs);
+  const header = res.headers['content-length'];
+  const total = header === undefined ? NaN : Number(header);
+  const bar = !options.quiet && process.stderr.isTTY ? progressBar(name, total) : undefined;
+  if (!options.quiet && !bar) process.stderr.write(`source: downloading ${url}\n`);
+  let received = 0;
+  await new Promise<void>((resolvePromise, reject) => {
+    const out = createWriteStream(tmp);
+    let failed = false;
+    const fail = (error: Error): void => {
+      if (failed) return;
+      failed = true;
+      res.destroy();
+      out.destroy();
+      reject(error);
+    };
+    res.setTimeout(options.idleTimeoutMs, () => fail(new Error(`source: the download of ${url} stalled for ${options.idleTimeoutMs / 1000} s after ${received} bytes; try again`)));
+    res.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      options.onProgress?.(received, total);
+      bar?.(received);
+    });
+    res.on('error', (error: NodeJS.ErrnoException) => fail(shortDownload(url, received, total, error.code ?? error.message)));
+    res.on('aborted', () => fail(shortDownload(url, received, total, 'connection closed')));
+    out.on('error', (error) => fail(new Error(`source: cannot write ${tmp} (${error.message}); check the cache folder (cacheDir or TAXI_DATA_DIR)`)));
+    out.on('finish', () => {
+      if (failed) return;
+      if (!Number.isNaN(total) && received !== total) fail(shortDownload(url, received, total, 'size mismatch'));
+      else resolvePromise();
+    });
+    res.pipe(out);
+  });
+  bar?.(received, true);
+}
+
+function shortDownload(url: string, received: number, total: number, why: string): Error {
+  const of = Number.isNaN(total) ? '' : ` of ${total}`;
+  return new Error(`source: the download of ${url} ended after ${received}${of} bytes (${why}); nothing was cached, try again`);
+}
+
+/** A one-line progress bar on stderr, redrawn at most ten times a second. */
+function progressBar(name: string, total: number): (received: number, done?: boolean) => void {
+  let last = 0;
+  return (received, done = false) => {
+    const now = Date.now();
+    if (!done && now - last < 100) return;
+    last = now;
+    const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+    let line: string;
+    if (Number.isNaN(total) || total <= 0) {
+      line = `${name}  ${mb(received)} MB`;
+    } else {
+      const fraction = Math.min(1, received / total);
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      line = `${name}  [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${mb(received)}/${mb(total)} MB`;
+    }
+    process.stderr.write(`\r${line}${done ? '\n' : ''}`);
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * `npm run doctor`: reports what the notebooks need and what is missing, with the fix for each.
+ *
+ * Checks Node, the npm install, the built library, the Jupyter virtual environment, the
+ * registered tslab kernel and the data cache. Exits 1 when a required piece is missing;
+ * warnings (no cached data yet, no browser for the browser test) do not fail.
+ *
+ *   npm run doctor            # human-readable report
+ *   npm run doctor -- --json  # the same as JSON
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, accessSync, constants } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/** One finding: what was checked, how it stands, and how to fix it. */
+export interface Check {
+  name: string;
+  status: 'ok' | 'warn' | 'fail';
+  detail: string;
+  /** The command or step that fixes it (empty when ok). */
+  fix: string;
+}
+
+const SETUP = 'bash environment/setup.sh';
+
+/** Node's version against the engines field (>= 20.19: the ESM-only dependencies need it). */
+export function checkNode(version = process.versions.node): Check {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  const ok = major > 20 || (major === 20 && minor >= 19);
+  return {
+    name: 'Node',
+    status: ok ? 'ok' : 'fail',
+    detail: `v${version}${ok ? '' : ' (need 20.19 or newer)'}`,
+    fix: ok ? '' : 'install Node 22 LTS (e.g. nvm install 22), then npm ci',
+  };
+}
+
+function newestMtime(dir: string, suffix: string): number {
+  if (!existsSync(dir)) return 0;
+  return Math.max(0, ...readdirSync(dir).filter((f) => f.endsWith(suffix)).map((f) => statSync(join(dir, f)).mtimeMs));
+}
+
+/** node_modules (with the project's own tslab) and the built library. */
+export function checkPackages(root: string): Check[] {
+  const tslab = join(root, 'node_modules/.bin/tslab');
+  const installed: Check = existsSync(tslab)
+    ? { name: 'npm packages', status: 'ok', detail: 'node_modules with tslab', fix: '' }
+    : { name: 'npm packages', status: 'fail', detail: `${tslab} is missing`, fix: 'npm ci' };
+  const dist = join(root, 'lib/dist/index.js');
+  let built: Check;
+  if (!existsSync(dist)) {
+    built = { name: 'library build', status: 'fail', detail: 'lib/dist/index.js is missing (notebooks import the built package)', fix: 'npm run build' };
+  } else if (newestMtime(join(root, 'lib'), '.ts') > statSync(dist).mtimeMs + 1000) {
+    built = { name: 'library build', status: 'warn', detail: 'lib/*.ts changed after the last build; notebooks would use the old code', fix: 'npm run build' };
+  } else {
+    built = { name: 'library build', status: 'ok', detail: 'lib/dist is up to date', fix: '' };
+  }
+  return [installed, built];
+}
+
+function run(cmd: string, args: string[]): string | undefined {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Jupyter in .venv, plotly's JupyterLab renderer, and the tslab kernel registered there. */
+export function checkJupyter(root: string): Check[] {
+  const venv = join(root, '.venv');
+  const python = join(venv, 'bin/python');
+  if (!existsSync(python)) {
+    return [{ name: 'Jupyter', status: 'fail', detail: '.venv is missing', fix: SETUP }];
+  }
+  const versions = run(python, ['-c', 'import jupyterlab, nbclient; print(jupyterlab.__version__, nbclient.__version__)']);
+  const checks: Check[] = [
+    versions
+      ? { name: 'Jupyter', status: 'ok', detail: `JupyterLab ${versions.trim().replace(' ', ', nbclient ')} in .venv`, fix: '' }
+      : { name: 'Jupyter', status: 'fail', detail: 'JupyterLab or nbclient is not importable from .venv', fix: SETUP },
+  ];
+  const plotly = existsSync(join(venv, 'share/jupyter/labextensions/jupyterlab-plotly'));
+  checks.push(
+    plotly
+      ? { name: 'plotly renderer', status: 'ok', detail: "JupyterLab's plotly extension is installed", fix: '' }
+      : {
+          name: 'plotly renderer',
+          status: 'warn',
+          detail: 'no plotly extension in .venv: figures fall back to HTML (needs a trusted notebook)',
+          fix: `.venv/bin/pip install plotly  (or ${SETUP})`,
+        },
+  );
+  const expected = join(root, 'node_modules/.bin/tslab');
+  const listed = run(join(venv, 'bin/jupyter'), ['kernelspec', 'list', '--json']);
+  const spec = listed ? (JSON.parse(listed) as { kernelspecs: Record<string, { resource_dir: string; spec: { argv: string[] } }> }).kernelspecs.tslab : undefined;
+  if (!spec) {
+    checks.push({ name: 'tslab kernel', status: 'fail', detail: "no kernel named 'tslab' in .venv's Jupyter", fix: SETUP });
+  } else if (spec.spec.argv[0] !== expected) {
+    checks.push({
+      name: 'tslab kernel',
+      status: 'fail',
+      detail: `'tslab' resolves to ${spec.resource_dir} running ${spec.spec.argv[0]}, not this project's ${expected}`,
+      fix: `${SETUP}  (and remove the other kernel: jupyter kernelspec remove tslab, if it is a user-level one)`,
+    });
+  } else if (!existsSync(expected)) {
+    checks.push({ name: 'tslab kernel', status: 'fail', detail: `registered, but ${expected} is missing`, fix: 'npm ci' });
+  } else {
+    checks.push({ name: 'tslab kernel', status: 'ok', detail: `'tslab' runs ${expected}`, fix: '' });
+  }
+  return checks;
+}
+
+/** The data cache: where downloads go, whether it is writable, which months are there. */
+export async function checkData(root: string): Promise<Check> {
+  let dir = process.env.TAXI_DATA_DIR ?? join(root, 'data');
+  try {
+    // Prefer the library's own answer so the doctor cannot drift from fetchTrips.
+    const lib = (await import(pathToFileURL(join(root, 'lib/dist/index.js')).href)) as { defaultCacheDir?: () => string };
+    if (typeof lib.defaultCacheDir === 'function') dir = lib.defaultCacheDir();
+  } catch {
+    // library not built: the build check reports it
+  }
+  dir = resolve(dir);
+  const files: string[] = [];
+  const walk = (d: string, depth: number) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (entry.isDirectory() && depth < 2) walk(join(d, entry.name), depth + 1);
+      else if (entry.name.endsWith('.parquet')) files.push(entry.name);
+    }
+  };
+  if (existsSync(dir)) {
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      return { name: 'data cache', status: 'fail', detail: `${dir} is not writable`, fix: `fix its permissions or set TAXI_DATA_DIR to a writable folder` };
+    }
+    walk(dir, 0);
+  }
+  const course = ['2024-01', '2024-02'].filter((m) => !files.some((f) => f.includes(`yellow_tripdata_${m}`)));
+  if (course.length === 0) {
+    return { name: 'data cache', status: 'ok', detail: `${dir}: ${files.length} parquet files, the course's months included`, fix: '' };
+  }
+  return {
+    name: 'data cache',
+    status: 'warn',
+    detail: `${dir}: ${files.length} parquet files; yellow ${course.join(', ')} not cached yet`,
+    fix: 'nothing to do online: the notebooks download them on first run (about 50 MB each); offline, copy the files there or set TAXI_DATA_DIR',
+  };
+}
+
+/** Debian's chromium, used only by `npm run test:browser`. */
+export function checkBrowser(path = '/usr/bin/chromium'): Check {
+  return existsSync(path)
+    ? { name: 'chromium (browser test)', status: 'ok', detail: path, fix: '' }
+    : { name: 'chromium (browser test)', status: 'warn', detail: `${path} not found; only npm run test:browser needs it`, fix: 'apt-get install -y chromium' };
+}
+
+/** Every check, in the order a new user would fix them. */
+export async function diagnose(root: string): Promise<Check[]> {
+  return [checkNode(), ...checkPackages(root), ...checkJupyter(root), await checkData(root), checkBrowser()];
+}
+
+async function main(): Promise<void> {
+  const root = resolve(import.meta.dirname, '..');
+  const checks = await diagnose(root);
+  if (process.argv.includes('--json')) {
+    console.log(JSON.stringify(checks, null, 2));
+  } else {
+    const mark = { ok: '✔', warn: '!', fail: '✘' } as const;
+    const width = Math.max(...checks.map((c) => c.name.length));
+    for (const c of checks) {
+      console.log(`${mark[c.status]} ${c.name.padEnd(width)}  ${c.detail}`);
+      if (c.fix) console.log(`  ${' '.repeat(width)}  fix: ${c.fix}`);
+    }
+    const failed = checks.filter((c) => c.status === 'fail').length;
+    console.log(failed ? `\ndoctor: ${failed} problem(s) to fix before running the notebooks` : '\ndoctor: ready for the notebooks (.venv/bin/jupyter lab)');
+  }
+  process.exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -1,0 +1,128 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cleanTrips, readTrips } from '../lib/index.js';
+import type { Trips } from '../lib/index.js';
+
+const fixtures = new URL('./fixtures/', import.meta.url).pathname;
+interface ExpectedClean {
+  rowsKept: number;
+  fractionKept: number;
+  durationSum: number;
+  tripDistanceSum: number;
+  puSum: number;
+  doSum: number;
+  puDistinct: number;
+  doDistinct: number;
+  kept132: number;
+}
+interface Expected {
+  rows: number;
+  rowsWithNulls: number;
+  durationCount: number;
+  durationMean: number;
+  durationStd: number;
+  clean: Record<string, ExpectedClean>;
+}
+const expected = JSON.parse(await readFile(join(fixtures, 'expected.json'), 'utf8')) as Record<string, Expected>;
+
+const sum = (a: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s;
+};
+
+describe('cleanTrips matches pandas on the fixtures', () => {
+  const cases = Object.keys(expected).flatMap((file) => Object.keys(expected[file]!.clean).map((bounds) => [file, bounds] as const));
+  it.each(cases)('%s with durations %s', async (file, bounds) => {
+    const e = expected[file]!;
+    const c = e.clean[bounds]!;
+    const [minDuration, maxDuration] = bounds.split('-').map(Number) as [number, number];
+    const clean = cleanTrips(await readTrips(join(fixtures, file)), { minDuration, maxDuration });
+    expect(clean.stats).toMatchObject({ rowsRead: e.rows, rowsWithNulls: e.rowsWithNulls, rowsKept: c.rowsKept, durationCount: e.durationCount, minDuration, maxDuration });
+    expect(clean.stats.fractionKept).toBeCloseTo(c.fractionKept, 12);
+    expect(clean.stats.durationMean).toBeCloseTo(e.durationMean, 9);
+    expect(clean.stats.durationStd / e.durationStd).toBeCloseTo(1, 12);
+    expect(clean.length).toBe(c.rowsKept);
+    expect(sum(clean.duration) / c.durationSum).toBeCloseTo(1, 12);
+    expect(sum(clean.features.trip_distance) / c.tripDistanceSum).toBeCloseTo(1, 12);
+    const pu = clean.features.PULocationID;
+    const dof = clean.features.DOLocationID;
+    expect(sum(pu.codes)).toBe(c.puSum);
+    expect(sum(dof.codes)).toBe(c.doSum);
+    expect(new Set(pu.codes).size).toBe(c.puDistinct);
+    expect(new Set(dof.codes).size).toBe(c.doDistinct);
+    expect(Array.from(pu.codes).filter((code) => pu.labels[code] === '132')).toHaveLength(c.kept132);
+    for (const d of clean.duration) {
+      expect(d >= minDuration && d <= maxDuration).toBe(true);
+    }
+    expect(clean.pickup).toHaveLength(c.rowsKept);
+  });
+});
+
+function trips(rows: { pickup: number; minutes: number; pu?: number; missing?: number }[]): Trips {
+  const n = rows.length;
+  const t0 = Date.UTC(2024, 0, 1) * 1000;
+  return {
+    source: 'table',
+    length: n,
+    pickup: Float64Array.from(rows, (r) => t0 + r.pickup * 60e6),
+    dropoff: Float64Array.from(rows, (r) => t0 + (r.pickup + r.minutes) * 60e6),
+    PULocationID: Int32Array.from(rows, (r) => r.pu ?? 1),
+    DOLocationID: Int32Array.from(rows, () => 2),
+    trip_distance: Float64Array.from(rows, () => 1),
+    missing: Uint8Array.from(rows, (r) => r.missing ?? 0),
+    nullCounts: { pickup: 0, dropoff: 0, PULocationID: 0, DOLocationID: 0, trip_distance: 0 },
+    timestampColumns: ['tpep_pickup_datetime', 'tpep_dropoff_datetime'],
+    rowGroups: 1,
+  };
+}
+
+describe('cleanTrips edge cases', () => {
+  it('keeps the inclusive bounds and drops what is outside, negative or null', () => {
+    const clean = cleanTrips(
+      trips([
+        { pickup: 0, minutes: 1 }, // kept: lower bound
+        { pickup: 0, minutes: 60 }, // kept: upper bound
+        { pickup: 0, minutes: 0.99 },
+        { pickup: 0, minutes: 60.01 },
+        { pickup: 0, minutes: -5 }, // dropoff before pickup
+        { pickup: 0, minutes: 10, pu: -1, missing: 4 }, // null PULocationID
+        { pickup: 0, minutes: 30, pu: 132 },
+      ]),
+    );
+    expect(Array.from(clean.duration)).toEqual([1, 60, 30]);
+    expect(clean.stats).toMatchObject({ rowsRead: 7, rowsWithNulls: 1, rowsKept: 3, durationCount: 7 });
+    expect(clean.stats.fractionKept).toBeCloseTo(3 / 7, 15);
+    expect(Array.from(clean.features.PULocationID.codes)).toEqual([1, 1, 132]);
+  });
+
+  it('computes mean and ddof=1 std over rows whose times are present, before filtering', () => {
+    const input = trips([
+      { pickup: 0, minutes: 2 },
+      { pickup: 0, minutes: 4 },
+      { pickup: 0, minutes: 9 },
+    ]);
+    input.pickup[2] = NaN; // a null pickup: not part of the duration statistics
+    const { stats } = cleanTrips(input);
+    expect(stats.durationCount).toBe(2);
+    expect(stats.durationMean).toBe(3);
+    expect(stats.durationStd).toBeCloseTo(Math.SQRT2, 15);
+  });
+
+  it('handles no rows', () => {
+    const { stats, length } = cleanTrips(trips([]));
+    expect(length).toBe(0);
+    expect(stats.rowsKept).toBe(0);
+    expect(stats.fractionKept).toBeNaN();
+    expect(stats.durationMean).toBeNaN();
+  });
+
+  it.each([
+    [{ minDuration: 10, maxDuration: 5 }],
+    [{ minDuration: Number.NaN }],
+    [{ maxDuration: Infinity }],
+  ])('rejects bad bounds %o', (options) => {
+    expect(() => cleanTrips(trips([]), options)).toThrow(/^clean: minDuration and maxDuration must be finite minutes with min <= max/);
+  });
+});

@@ -1,0 +1,148 @@
+import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DictVectorizer,
+  LinearRegression,
+  MODEL_FORMAT,
+  categorical,
+  loadModel,
+  saveModel,
+  type Columns,
+} from '../lib/index.js';
+
+function rng(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 16807) % 2147483647;
+    return s / 2147483647;
+  };
+}
+
+function features(n: number, seed: number): { columns: Columns; y: Float64Array } {
+  const r = rng(seed);
+  const pu = Int32Array.from({ length: n }, () => 1 + Math.floor(60 * r() * r()));
+  const dof = Int32Array.from({ length: n }, () => 1 + Math.floor(60 * r()));
+  const dist = Float64Array.from({ length: n }, () => r() * 12);
+  const y = Float64Array.from({ length: n }, (_, i) => 3 + 2.7 * dist[i]! + (pu[i]! % 5) + r() * 3);
+  return { columns: { PULocationID: categorical(pu), DOLocationID: categorical(dof), trip_distance: dist }, y };
+}
+
+let dir: string;
+let vectorizer: DictVectorizer;
+let model: LinearRegression;
+const train = features(2000, 1);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'model-file-'));
+  vectorizer = new DictVectorizer();
+  model = new LinearRegression().fit(vectorizer.fitTransform(train.columns), train.y);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('saveModel / loadModel', () => {
+  it('round-trips: same feature names, bit-identical predictions, metadata kept and completed', async () => {
+    const path = join(dir, 'models', 'lin_reg.json'); // parent directory created on save
+    const metadata = {
+      training: { sources: ['data/yellow_tripdata_2024-01.parquet'], rows: 2000 },
+      metrics: { rmseTrain: 1.25 },
+      color: 'yellow',
+    };
+    const written = await saveModel(path, { vectorizer, model, metadata });
+    const loaded = await loadModel(path);
+    expect(loaded.vectorizer.getFeatureNamesOut()).toEqual(vectorizer.getFeatureNamesOut());
+    const other = features(3000, 2); // new rows, some zones unseen
+    const before = model.predict(vectorizer.transform(other.columns));
+    const after = loaded.model.predict(loaded.vectorizer.transform(other.columns));
+    expect(Buffer.from(after.buffer)).toEqual(Buffer.from(before.buffer));
+    expect(loaded.model.intercept).toBe(model.intercept);
+    expect(loaded.metadata).toEqual(written);
+    expect(loaded.metadata.color).toBe('yellow');
+    expect(Date.parse(loaded.metadata.createdAt!)).not.toBeNaN();
+    const pkg = JSON.parse(await readFile(new URL('../lib/package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(loaded.metadata.libraryVersion).toBe(pkg.version);
+    const document = JSON.parse(await readFile(path, 'utf8'));
+    expect(document.format).toBe(MODEL_FORMAT);
+    expect(document.version).toBe(1);
+  });
+
+  it('writes doubles that read back exactly (awkward values)', async () => {
+    const coef = [0.1 + 0.2, 1 / 3, -5e-324, 1.7976931348623157e308, 2 ** -1074 * 3, -0, 123456789.12345679];
+    const names = coef.map((_, i) => `f${i}`);
+    const m = LinearRegression.fromParameters({ coef, intercept: Math.PI, fitIntercept: true });
+    const path = join(dir, 'awkward.json');
+    await saveModel(path, { vectorizer: DictVectorizer.fromFeatureNames(names), model: m, metadata: {} });
+    const loaded = await loadModel(path);
+    // -0 is written as 0 by JSON; every other value is the same double.
+    expect(Array.from(loaded.model.coef)).toEqual(coef.map((c) => (Object.is(c, -0) ? 0 : c)));
+    expect(loaded.model.intercept).toBe(Math.PI);
+  });
+
+  it('never replaces a good file when saving fails, and leaves no temporary files', async () => {
+    const path = join(dir, 'keep.json');
+    await saveModel(path, { vectorizer, model, metadata: {} });
+    const good = await readFile(path, 'utf8');
+    await expect(saveModel(path, { vectorizer, model: new LinearRegression(), metadata: {} })).rejects.toThrow(
+      /modelFile: the model is not a fitted LinearRegression/,
+    );
+    await expect(saveModel(path, { vectorizer, model, metadata: { metrics: { rmse: NaN } } })).rejects.toThrow(/metadata.metrics.rmse is null/);
+    const mismatched = DictVectorizer.fromFeatureNames(['a', 'b']);
+    await expect(saveModel(path, { vectorizer: mismatched, model, metadata: {} })).rejects.toThrow(/model.coef has \d+ values but vectorizer.featureNames has 2/);
+    expect(await readFile(path, 'utf8')).toBe(good);
+    // A rename that fails (the target is a non-empty directory) cleans up its temporary file.
+    const blocked = join(dir, 'blocked');
+    await mkdir(join(blocked, 'inside'), { recursive: true });
+    await expect(saveModel(blocked, { vectorizer, model, metadata: {} })).rejects.toThrow(/modelFile: could not save the model to .*blocked/);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  describe('rejects a bad file with a clear error', () => {
+    let good: Record<string, unknown>;
+    beforeAll(async () => {
+      const path = join(dir, 'base.json');
+      await saveModel(path, { vectorizer, model, metadata: { training: { sources: ['x'], rows: 1 } } });
+      good = JSON.parse(await readFile(path, 'utf8'));
+    });
+    const variant = (change: (doc: Record<string, any>) => void): string => {
+      const doc = structuredClone(good) as Record<string, any>;
+      change(doc);
+      return JSON.stringify(doc);
+    };
+
+    it.each([
+      ['not JSON', () => 'PK\u0003\u0004 pickle?', /is not valid JSON \(corrupt or truncated\?\)/],
+      ['a truncated file', () => JSON.stringify(good).slice(0, 500), /is not valid JSON \(corrupt or truncated\?\)/],
+      ['a JSON array', () => '[1, 2]', /expected a JSON object at the top level/],
+      ['another format', () => variant((d) => (d.format = 'sklearn-pickle')), /format is "sklearn-pickle", expected "taxi-duration\/linear-regression"/],
+      ['a future version', () => variant((d) => (d.version = 2)), /version 2 is newer than this library reads \(1\); upgrade taxi-duration/],
+      ['a version as a string', () => variant((d) => (d.version = '1')), /version is "1", expected a positive integer/],
+      ['fewer coefficients than features', () => variant((d) => d.model.coef.pop()), /model.coef has \d+ values but vectorizer.featureNames has \d+; the file is inconsistent/],
+      ['a non-finite coefficient (null in JSON)', () => variant((d) => (d.model.coef[3] = null)), /model.coef\[3\] is null, expected a finite number/],
+      ['a coefficient given as code', () => variant((d) => (d.model.coef[0] = 'process.exit(1)')), /model.coef\[0\] is "process.exit\(1\)", expected a finite number/],
+      ['an intercept of 1e999 (Infinity)', () => JSON.stringify(good).replace(/"intercept": ?[-0-9.e]+/, '"intercept": 1e999'), /model.intercept is Infinity, expected a finite number/],
+      ['repeated feature names', () => variant((d) => (d.vectorizer.featureNames[1] = d.vectorizer.featureNames[0])), /feature name '.*' appears twice/],
+      ['a missing vectorizer', () => variant((d) => delete d.vectorizer), /"vectorizer" is missing or not an object/],
+      ['bad training rows', () => variant((d) => (d.metadata.training.rows = -1)), /metadata.training.rows must be a non-negative integer/],
+    ])('%s', async (_, text, message) => {
+      const path = join(dir, 'bad.json');
+      await writeFile(path, text());
+      await expect(loadModel(path)).rejects.toThrow(message);
+      await expect(loadModel(path)).rejects.toThrow(/^modelFile: /);
+    });
+
+    it('a missing file', async () => {
+      await expect(loadModel(join(dir, 'nope.json'))).rejects.toThrow(/modelFile: cannot read .*nope.json \(no such file; train and save a model first\)/);
+    });
+
+    it('a __proto__ key stays data: nothing on Object.prototype changes', async () => {
+      const path = join(dir, 'proto.json');
+      await writeFile(path, JSON.stringify(good).replace('"metadata":{', '"metadata":{"__proto__":{"polluted":true},'));
+      const loaded = await loadModel(path);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(loaded.model.coef.length).toBe(vectorizer.getFeatureNamesOut().length);
+    });
+  });
+});

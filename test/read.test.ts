@@ -1,0 +1,203 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MISSING, readTrips, writeSyntheticTrips } from '../lib/index.js';
+
+const fixtures = new URL('./fixtures/', import.meta.url).pathname;
+interface Expected {
+  rows: number;
+  rowGroups: number;
+  nullCounts: Record<string, number>;
+  rowsWithNulls: number;
+  firstRows: { pickupMicros: number | null; dropoffMicros: number | null; PULocationID: number | null; DOLocationID: number | null; trip_distance: number | null }[];
+}
+const expected = JSON.parse(await readFile(join(fixtures, 'expected.json'), 'utf8')) as Record<string, Expected>;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'read-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('readTrips on the committed fixtures (checked against pandas)', () => {
+  it.each(Object.keys(expected))('%s', async (file) => {
+    const e = expected[file]!;
+    const trips = await readTrips(join(fixtures, file));
+    expect(trips.length).toBe(e.rows);
+    expect(trips.rowGroups).toBe(e.rowGroups);
+    expect(trips.nullCounts).toEqual(e.nullCounts);
+    expect(trips.missing.reduce((n, m) => n + (m === 0 ? 0 : 1), 0)).toBe(e.rowsWithNulls);
+    for (const column of [trips.pickup, trips.dropoff, trips.PULocationID, trips.DOLocationID, trips.trip_distance, trips.missing]) {
+      expect(column.length).toBe(e.rows);
+    }
+    e.firstRows.forEach((row, i) => {
+      expect(trips.pickup[i]).toBe(row.pickupMicros ?? NaN);
+      expect(trips.dropoff[i]).toBe(row.dropoffMicros ?? NaN);
+      expect(trips.PULocationID[i]).toBe(row.PULocationID ?? -1);
+      expect(trips.DOLocationID[i]).toBe(row.DOLocationID ?? -1);
+      expect(trips.trip_distance[i]).toBe(row.trip_distance ?? NaN);
+    });
+    expect(trips.timestampColumns).toEqual(file.startsWith('green') ? ['lpep_pickup_datetime', 'lpep_dropoff_datetime'] : ['tpep_pickup_datetime', 'tpep_dropoff_datetime']);
+  });
+
+  it('reads the same values from the hyparquet-writer file and its pyarrow rewrite (page v2 vs v1, dictionaries)', async () => {
+    const a = await readTrips(join(fixtures, 'yellow_tripdata_2024-01.parquet'));
+    const b = await readTrips(join(fixtures, 'yellow_tripdata_2024-01.pyarrow.parquet'));
+    for (const key of ['pickup', 'dropoff', 'PULocationID', 'DOLocationID', 'trip_distance', 'missing'] as const) {
+      expect(b[key]).toEqual(a[key]);
+    }
+  });
+
+  it('marks each null with its column bit and a sentinel value', async () => {
+    const trips = await readTrips(join(fixtures, 'yellow_tripdata_2024-01.parquet'));
+    for (let i = 0; i < trips.length; i++) {
+      const m = trips.missing[i]!;
+      expect(Number.isNaN(trips.pickup[i]!)).toBe((m & MISSING.pickup) !== 0);
+      expect(Number.isNaN(trips.dropoff[i]!)).toBe((m & MISSING.dropoff) !== 0);
+      expect(trips.PULocationID[i] === -1).toBe((m & MISSING.PULocationID) !== 0);
+      expect(trips.DOLocationID[i] === -1).toBe((m & MISSING.DOLocationID) !== 0);
+      expect(Number.isNaN(trips.trip_distance[i]!)).toBe((m & MISSING.trip_distance) !== 0);
+    }
+  });
+
+  it('stops after `limit` rows', async () => {
+    const all = await readTrips(join(fixtures, 'yellow_tripdata_2024-01.parquet'));
+    const head = await readTrips(join(fixtures, 'yellow_tripdata_2024-01.parquet'), { limit: 2500 });
+    expect(head.length).toBe(2500);
+    expect(head.pickup).toEqual(all.pickup.slice(0, 2500));
+    expect(head.nullCounts.pickup).toBe(Array.from(all.missing.slice(0, 2500)).filter((m) => m & MISSING.pickup).length);
+  });
+});
+
+describe('readTrips on generated variants', () => {
+  // Each variant of the same seed holds the same trips, so every reading must equal the default one.
+  const variants = [
+    { compression: 'SNAPPY', rowGroupSize: 333 },
+    { compression: 'GZIP', locationIdType: 'INT64' },
+    { compression: 'UNCOMPRESSED', timestampUnit: 'NANOS' },
+    { compression: 'ZSTD', rowGroupSize: 1 << 20 },
+  ] as const;
+  it.each(variants)('%o', async (variant) => {
+    const base = join(dir, 'base.parquet');
+    const other = join(dir, `variant-${variant.compression}.parquet`);
+    await writeSyntheticTrips(base, { month: '2024-03', rows: 1200, seed: 42, quirks: { neededNull: 0.02 } });
+    await writeSyntheticTrips(other, { month: '2024-03', rows: 1200, seed: 42, quirks: { neededNull: 0.02 }, ...variant });
+    const a = await readTrips(base);
+    const b = await readTrips(other);
+    expect(b.length).toBe(1200);
+    for (const key of ['pickup', 'dropoff', 'PULocationID', 'DOLocationID', 'trip_distance', 'missing'] as const) {
+      expect(b[key]).toEqual(a[key]);
+    }
+  });
+
+  it('floors nanosecond timestamps to microseconds exactly, before and after 1970', async () => {
+    const path = join(dir, 'nanos.parquet');
+    const ns = [1704067200123456789n, -1n, -1001n, 999n, 1704067200000000000n];
+    parquetWriteFile({
+      filename: path,
+      columnData: [
+        { name: 'tpep_pickup_datetime', data: ns },
+        { name: 'tpep_dropoff_datetime', data: ns },
+        { name: 'PULocationID', data: Int32Array.from([1, 2, 3, 4, 5]) },
+        { name: 'DOLocationID', data: Int32Array.from([1, 2, 3, 4, 5]) },
+        { name: 'trip_distance', data: Float64Array.from([1, 2, 3, 4, 5]) },
+      ],
+      schema: [
+        { name: 'schema', num_children: 5 },
+        { name: 'tpep_pickup_datetime', type: 'INT64', repetition_type: 'REQUIRED', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'NANOS' } },
+        { name: 'tpep_dropoff_datetime', type: 'INT64', repetition_type: 'REQUIRED', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'NANOS' } },
+        { name: 'PULocationID', type: 'INT32', repetition_type: 'REQUIRED' },
+        { name: 'DOLocationID', type: 'INT32', repetition_type: 'REQUIRED' },
+        { name: 'trip_distance', type: 'DOUBLE', repetition_type: 'REQUIRED' },
+      ],
+    });
+    const trips = await readTrips(path);
+    expect(Array.from(trips.pickup)).toEqual([1704067200123456, -1, -2, 0, 1704067200000000]);
+    expect(trips.nullCounts).toEqual({ pickup: 0, dropoff: 0, PULocationID: 0, DOLocationID: 0, trip_distance: 0 });
+  });
+});
+
+describe('readTrips errors name the file, the problem and the fix', () => {
+  const fiveColumns = (overrides: Record<string, { data: unknown[]; type: string }> = {}, drop: string[] = []) => {
+    const columns: Record<string, { data: unknown[]; type: string }> = {
+      tpep_pickup_datetime: { data: [new Date('2024-01-01T00:00:00Z')], type: 'TIMESTAMP' },
+      tpep_dropoff_datetime: { data: [new Date('2024-01-01T00:10:00Z')], type: 'TIMESTAMP' },
+      PULocationID: { data: [1], type: 'INT32' },
+      DOLocationID: { data: [2], type: 'INT32' },
+      trip_distance: { data: [1.5], type: 'DOUBLE' },
+      ...overrides,
+    };
+    return Object.entries(columns)
+      .filter(([name]) => !drop.includes(name))
+      .map(([name, c]) => ({ name, data: c.data, type: c.type as 'INT32' }));
+  };
+
+  it('reads a minimal file with REQUIRED-less default columns and millisecond timestamps', async () => {
+    const path = join(dir, 'minimal.parquet');
+    parquetWriteFile({ filename: path, columnData: fiveColumns() });
+    const trips = await readTrips(path);
+    expect(Array.from(trips.pickup)).toEqual([Date.UTC(2024, 0, 1) * 1000]);
+    expect((trips.dropoff[0]! - trips.pickup[0]!) / 60e6).toBe(10);
+  });
+
+  const cases: [string, () => Promise<string>, RegExp][] = [
+    ['a missing file', async () => join(dir, 'nope.parquet'), /read: .*nope\.parquet: no such file; check the path/],
+    ['an empty file', async () => { const p = join(dir, 'empty.parquet'); await writeFile(p, ''); return p; }, /read: .*empty\.parquet: the file is empty \(0 bytes\).*fetch again/],
+    ['a CSV file', async () => { const p = join(dir, 'trips.csv'); await writeFile(p, 'VendorID,tpep_pickup_datetime\n1,2024-01-01\n'); return p; }, /read: .*trips\.csv: not a parquet file/],
+    ['a file cut in half', async () => {
+      const bytes = await readFile(join(fixtures, 'yellow_tripdata_2024-01.parquet'));
+      const p = join(dir, 'half.parquet');
+      await writeFile(p, bytes.subarray(0, bytes.length >> 1));
+      return p;
+    }, /read: .*half\.parquet: the file is truncated .*fetch yellow_tripdata_2024-01|half\.parquet: the file is truncated/],
+    ['a file missing its last byte', async () => {
+      const bytes = await readFile(join(fixtures, 'yellow_tripdata_2024-01.parquet'));
+      const p = join(dir, 'short.parquet');
+      await writeFile(p, bytes.subarray(0, bytes.length - 1));
+      return p;
+    }, /read: .*short\.parquet: the file is truncated/],
+    ['a file without PULocationID', async () => {
+      const p = join(dir, 'no-pu.parquet');
+      parquetWriteFile({ filename: p, columnData: fiveColumns({}, ['PULocationID']) });
+      return p;
+    }, /read: .*no-pu\.parquet: missing column PULocationID \(pickup zone\); it has: tpep_pickup_datetime, tpep_dropoff_datetime, DOLocationID, trip_distance/],
+    ['a file without timestamps', async () => {
+      const p = join(dir, 'fhv.parquet');
+      parquetWriteFile({ filename: p, columnData: fiveColumns({}, ['tpep_pickup_datetime', 'tpep_dropoff_datetime']) });
+      return p;
+    }, /missing column tpep_pickup_datetime or lpep_pickup_datetime \(pickup time\).*FHV/],
+    ['string location IDs', async () => {
+      const p = join(dir, 'string-ids.parquet');
+      parquetWriteFile({ filename: p, columnData: fiveColumns({ PULocationID: { data: ['132'], type: 'STRING' } }) });
+      return p;
+    }, /read: .*string-ids\.parquet: column PULocationID is BYTE_ARRAY \(UTF8\); expected INT32 or INT64 taxi-zone IDs/],
+    ['string timestamps', async () => {
+      const p = join(dir, 'string-times.parquet');
+      parquetWriteFile({ filename: p, columnData: fiveColumns({ tpep_pickup_datetime: { data: ['2024-01-01 00:00:00'], type: 'STRING' } }) });
+      return p;
+    }, /column tpep_pickup_datetime is BYTE_ARRAY \(UTF8\); expected an INT64 TIMESTAMP/],
+    ['an integer trip_distance', async () => {
+      const p = join(dir, 'int-distance.parquet');
+      parquetWriteFile({ filename: p, columnData: fiveColumns({ trip_distance: { data: [2], type: 'INT32' } }) });
+      return p;
+    }, /column trip_distance is INT32; expected DOUBLE/],
+    ['a directory', async () => dir, /is a directory, not a parquet file/],
+  ];
+  it.each(cases)('%s', async (_, make, message) => {
+    const path = await make();
+    await expect(readTrips(path)).rejects.toThrow(message);
+  });
+
+  it('a corrupted page names the column and says to fetch again', async () => {
+    const bytes = new Uint8Array(await readFile(join(fixtures, 'yellow_tripdata_2022-06.parquet')));
+    // Overwrite the middle of the data (column chunks), leaving the footer intact.
+    bytes.fill(0xff, 4, bytes.length >> 1);
+    const p = join(dir, 'corrupt.parquet');
+    await writeFile(p, bytes);
+    await expect(readTrips(p)).rejects.toThrow(/read: .*corrupt\.parquet: cannot decode column tpep_pickup_datetime .*fetch it again/);
+  });
+});

@@ -1,0 +1,162 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_TLC_BASE_URL, defaultCacheDir, fetchTrips, readTrips, tripDataUrl, writeSyntheticTrips } from '../lib/index.js';
+
+let dir: string;
+let server: Server;
+let base: string;
+let parquet: Buffer;
+const requests: string[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'source-test-'));
+  const file = join(dir, 'served.parquet');
+  await writeSyntheticTrips(file, { month: '2024-01', rows: 3000, seed: 9 });
+  parquet = await readFile(file);
+  // A stand-in for TLC's bucket: each path behaves as one case.
+  server = createServer((req, res) => {
+    const url = req.url ?? '';
+    requests.push(url);
+    if (url.endsWith('_tripdata_2024-01.parquet') || url === '/any/name.parquet') {
+      res.writeHead(200, { 'content-length': parquet.length, 'content-type': 'application/octet-stream' });
+      res.end(parquet);
+    } else if (url.endsWith('_2024-05.parquet')) {
+      res.writeHead(500, 'Internal Server Error');
+      res.end('oops');
+    } else if (url.endsWith('_2024-06.parquet')) {
+      // Announces the whole file, sends a third, then drops the connection.
+      res.writeHead(200, { 'content-length': parquet.length });
+      res.write(parquet.subarray(0, Math.floor(parquet.length / 3)), () => res.socket?.destroy());
+    } else if (url.endsWith('_2024-07.parquet')) {
+      res.writeHead(302, { location: '/moved/yellow_tripdata_2024-01.parquet' });
+      res.end();
+    } else {
+      res.writeHead(404, 'Not Found');
+      res.end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trip-data`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await rm(dir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+const freshCache = async (): Promise<string> => mkdtemp(join(dir, 'cache-'));
+
+describe('tripDataUrl and defaultCacheDir', () => {
+  it('builds TLC URLs, with the base from the option, then TLC_BASE_URL, then TLC', () => {
+    vi.stubEnv('TLC_BASE_URL', '');
+    delete process.env.TLC_BASE_URL;
+    expect(tripDataUrl('yellow', '2024-01')).toBe(`${DEFAULT_TLC_BASE_URL}/yellow_tripdata_2024-01.parquet`);
+    expect(DEFAULT_TLC_BASE_URL).toBe('https://d37ci6vzurychx.cloudfront.net/trip-data');
+    vi.stubEnv('TLC_BASE_URL', 'http://127.0.0.1:9/env/');
+    expect(tripDataUrl('green', '2023-12')).toBe('http://127.0.0.1:9/env/green_tripdata_2023-12.parquet');
+    expect(tripDataUrl('green', '2023-12', { baseUrl: 'http://x.test/b' })).toBe('http://x.test/b/green_tripdata_2023-12.parquet');
+  });
+
+  it('puts the cache in data/ at the project root, or TAXI_DATA_DIR', () => {
+    vi.stubEnv('TAXI_DATA_DIR', '');
+    delete process.env.TAXI_DATA_DIR;
+    expect(defaultCacheDir()).toBe(new URL('../data', import.meta.url).pathname);
+    vi.stubEnv('TAXI_DATA_DIR', join(dir, 'elsewhere'));
+    expect(defaultCacheDir()).toBe(join(dir, 'elsewhere'));
+  });
+});
+
+describe('fetchTrips', () => {
+  it('downloads a month once, then reuses the cache without the network', async () => {
+    const cacheDir = await freshCache();
+    const before = requests.length;
+    const progress: [number, number][] = [];
+    const path = await fetchTrips('2024-01', { baseUrl: base, cacheDir, quiet: true, onProgress: (r, t) => progress.push([r, t]) });
+    expect(path).toBe(join(cacheDir, 'yellow_tripdata_2024-01.parquet'));
+    expect(requests.slice(before)).toEqual(['/trip-data/yellow_tripdata_2024-01.parquet']);
+    expect(Buffer.compare(await readFile(path), parquet)).toBe(0);
+    expect(progress.at(-1)).toEqual([parquet.length, parquet.length]);
+    expect((await readTrips(path)).length).toBe(3000);
+    // The cached file is used even when the server is unreachable.
+    const again = await fetchTrips('2024-01', { baseUrl: 'http://127.0.0.1:1', cacheDir, quiet: true });
+    expect(again).toBe(path);
+    expect(requests.length).toBe(before + 1);
+    expect(await readdir(cacheDir)).toEqual(['yellow_tripdata_2024-01.parquet']);
+  });
+
+  it('downloads green months under their own name and follows redirects', async () => {
+    const cacheDir = await freshCache();
+    const green = await fetchTrips('2024-01', { color: 'green', baseUrl: base, cacheDir, quiet: true });
+    expect(green).toBe(join(cacheDir, 'green_tripdata_2024-01.parquet'));
+    const moved = await fetchTrips('2024-07', { baseUrl: base, cacheDir, quiet: true });
+    expect(Buffer.compare(await readFile(moved), parquet)).toBe(0);
+  });
+
+  it('accepts any URL (cached under its file name) and a local path', async () => {
+    const cacheDir = await freshCache();
+    const fromUrl = await fetchTrips(`http://127.0.0.1:${(server.address() as AddressInfo).port}/any/name.parquet`, { cacheDir, quiet: true });
+    expect(fromUrl).toBe(join(cacheDir, 'name.parquet'));
+    expect(await fetchTrips(fromUrl)).toBe(fromUrl);
+    await expect(fetchTrips(join(dir, 'absent.parquet'))).rejects.toThrow(/^source: no such file .*absent\.parquet; check the path/);
+  });
+
+  it('reports the download on stderr unless quiet', async () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await fetchTrips('2024-01', { baseUrl: base, cacheDir: await freshCache(), quiet: true });
+    expect(write).not.toHaveBeenCalled();
+    await fetchTrips('2024-01', { baseUrl: base, cacheDir: await freshCache() });
+    expect(String(write.mock.calls[0]?.[0])).toMatch(/source: downloading http:\/\/127\.0\.0\.1:\d+\/trip-data\/yellow_tripdata_2024-01\.parquet/);
+  });
+
+  it.each([
+    ['2024-13', /^source: month "2024-13" is not a month like 2024-01/],
+    ['2024-00', /^source: month "2024-00"/],
+    ['2024-1', /^source: month "2024-1"/],
+    ['../x', /^source: "\.\.\/x" is neither a month \(YYYY-MM, e\.g\. 2024-01\), an http\(s\) URL, nor a path to a \.parquet file/],
+    ['yellow', /^source: "yellow" is neither a month/],
+    ['', /^source: "" is neither a month/],
+  ])('rejects %j before any I/O', async (source, message) => {
+    const cacheDir = join(dir, 'never-created');
+    const before = requests.length;
+    await expect(fetchTrips(source, { baseUrl: base, cacheDir })).rejects.toThrow(message);
+    expect(requests.length).toBe(before);
+    expect(existsSync(cacheDir)).toBe(false);
+  });
+
+  it('rejects an unknown colour', async () => {
+    await expect(fetchTrips('2024-01', { color: 'fhv' as 'green', baseUrl: base, cacheDir: join(dir, 'never-created') })).rejects.toThrow(/^source: color must be 'yellow' or 'green', got "fhv"/);
+  });
+
+  it.each([
+    ['2024-04', /^source: HTTP 404 Not Found for http:\/\/127\.0\.0\.1:\d+\/trip-data\/yellow_tripdata_2024-04\.parquet; check the month/],
+    ['2024-05', /^source: HTTP 500 Internal Server Error for http:\/\/127\.0\.0\.1:\d+\/trip-data\/yellow_tripdata_2024-05\.parquet; try again later/],
+    ['2024-06', /^source: the download of http:\/\/127\.0\.0\.1:\d+\/trip-data\/yellow_tripdata_2024-06\.parquet ended after \d+ of \d+ bytes .*nothing was cached/],
+  ])('fails on month %s with a clear error and caches nothing', async (month, message) => {
+    const cacheDir = await freshCache();
+    await expect(fetchTrips(month, { baseUrl: base, cacheDir, quiet: true })).rejects.toThrow(message);
+    expect(await readdir(cacheDir)).toEqual([]);
+  });
+
+  it('says how to use a local file when the server cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const cacheDir = await freshCache();
+    await expect(fetchTrips('2024-01', { baseUrl: `http://127.0.0.1:${port}`, cacheDir, quiet: true })).rejects.toThrow(
+      /^source: could not fetch http:\/\/127\.0\.0\.1:\d+\/yellow_tripdata_2024-01\.parquet \(ECONNREFUSED\); .*pass its local path/,
+    );
+    expect(await readdir(cacheDir)).toEqual([]);
+  });
+});

@@ -1,0 +1,151 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanTrips, readTrips, tripColumnNames, writeSyntheticTrips } from '../lib/index.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'synthetic-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const metadataOf = async (path: string) => {
+  const bytes = await readFile(path);
+  return parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer);
+};
+
+const YELLOW_2024 = [
+  ['VendorID', 'INT32'],
+  ['tpep_pickup_datetime', 'INT64'],
+  ['tpep_dropoff_datetime', 'INT64'],
+  ['passenger_count', 'INT64'],
+  ['trip_distance', 'DOUBLE'],
+  ['RatecodeID', 'INT64'],
+  ['store_and_fwd_flag', 'BYTE_ARRAY'],
+  ['PULocationID', 'INT32'],
+  ['DOLocationID', 'INT32'],
+  ['payment_type', 'INT64'],
+  ['fare_amount', 'DOUBLE'],
+  ['extra', 'DOUBLE'],
+  ['mta_tax', 'DOUBLE'],
+  ['tip_amount', 'DOUBLE'],
+  ['tolls_amount', 'DOUBLE'],
+  ['improvement_surcharge', 'DOUBLE'],
+  ['total_amount', 'DOUBLE'],
+  ['congestion_surcharge', 'DOUBLE'],
+  ['Airport_fee', 'DOUBLE'],
+];
+
+describe('writeSyntheticTrips', () => {
+  it('writes the 2024 yellow schema: 19 OPTIONAL columns, TLC types, ZSTD, ~1M-row groups', async () => {
+    const path = join(dir, 'yellow.parquet');
+    await writeSyntheticTrips(path, { month: '2024-01', rows: 2500, seed: 1, rowGroupSize: 1000 });
+    const meta = await metadataOf(path);
+    const leaves = meta.schema.slice(1);
+    expect(leaves.map((e) => [e.name, e.type])).toEqual(YELLOW_2024);
+    expect(tripColumnNames('yellow')).toEqual(YELLOW_2024.map(([name]) => name));
+    expect(leaves.every((e) => e.repetition_type === 'OPTIONAL')).toBe(true);
+    expect(leaves[1]!.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'MICROS' });
+    expect(leaves[6]!.converted_type).toBe('UTF8');
+    expect(meta.num_rows).toBe(2500n);
+    expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual([1000, 1000, 500]);
+    expect(new Set(meta.row_groups.flatMap((g) => g.columns.map((c) => c.meta_data?.codec)))).toEqual(new Set(['ZSTD']));
+  });
+
+  it('writes the green layout and the older variants as options', async () => {
+    const path = join(dir, 'green.parquet');
+    await writeSyntheticTrips(path, { month: '2023-02', rows: 100, color: 'green', locationIdType: 'INT64', timestampUnit: 'NANOS', compression: 'SNAPPY' });
+    const meta = await metadataOf(path);
+    const byName = Object.fromEntries(meta.schema.slice(1).map((e) => [e.name, e]));
+    expect(meta.schema.length - 1).toBe(20);
+    expect(byName.lpep_pickup_datetime?.logical_type).toEqual({ type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'NANOS' });
+    expect(byName.PULocationID?.type).toBe('INT64');
+    expect(byName.ehail_fee?.type).toBe('DOUBLE');
+    expect(meta.row_groups[0]!.columns[0]!.meta_data?.codec).toBe('SNAPPY');
+
+    const lower = join(dir, 'lower.parquet');
+    await writeSyntheticTrips(lower, { month: '2023-01', rows: 10, lowercaseAirportFee: true, compression: 'GZIP' });
+    const lowerMeta = await metadataOf(lower);
+    expect(lowerMeta.schema.at(-1)?.name).toBe('airport_fee');
+    expect(lowerMeta.row_groups[0]!.columns[0]!.meta_data?.codec).toBe('GZIP');
+  });
+
+  it('is deterministic: the committed fixture is reproduced byte for byte, and another seed differs', async () => {
+    const path = join(dir, 'again.parquet');
+    const quirks = { outOfMonth: 0.002, negativeDuration: 0.004, hugeDistance: 0.002, neededNull: 0.01 };
+    await writeSyntheticTrips(path, { month: '2024-01', rows: 5000, seed: 7, rowGroupSize: 2000, quirks });
+    const committed = await readFile(new URL('./fixtures/yellow_tripdata_2024-01.parquet', import.meta.url));
+    expect(Buffer.compare(await readFile(path), committed)).toBe(0);
+    const other = join(dir, 'other.parquet');
+    await writeSyntheticTrips(other, { month: '2024-01', rows: 5000, seed: 8, rowGroupSize: 2000, quirks });
+    expect(Buffer.compare(await readFile(other), committed)).not.toBe(0);
+  });
+
+  it('has realistic distributions and the real quirks at default rates', async () => {
+    const path = join(dir, 'month.parquet');
+    const rows = 40_000;
+    await writeSyntheticTrips(path, { month: '2024-02', rows, seed: 3 });
+    const trips = await readTrips(path);
+    const start = Date.UTC(2024, 1, 1) * 1000;
+    const end = Date.UTC(2024, 2, 1) * 1000;
+    let outOfMonth = 0;
+    let negative = 0;
+    let huge = 0;
+    for (let i = 0; i < rows; i++) {
+      if (trips.pickup[i]! < start || trips.pickup[i]! >= end) outOfMonth++;
+      if (trips.dropoff[i]! < trips.pickup[i]!) negative++;
+      if (trips.trip_distance[i]! > 1000) huge++;
+    }
+    expect(outOfMonth).toBeGreaterThan(0);
+    expect(outOfMonth).toBeLessThan(20);
+    expect(negative).toBeGreaterThan(5);
+    expect(huge).toBeGreaterThan(0);
+    const clean = cleanTrips(trips);
+    // Real January 2024: about 98% kept, mean duration about 15.7 minutes before filtering.
+    expect(clean.stats.fractionKept).toBeGreaterThan(0.96);
+    expect(clean.stats.fractionKept).toBeLessThan(0.99);
+    expect(clean.stats.durationMean).toBeGreaterThan(10);
+    expect(clean.stats.durationMean).toBeLessThan(25);
+    const zones = new Set(clean.features.PULocationID.codes);
+    expect(zones.size).toBeGreaterThan(150);
+    expect(zones.size).toBeLessThanOrEqual(265);
+    // Skewed popularity: the busiest zone has far more than an even share.
+    const counts = new Map<number, number>();
+    for (const z of clean.features.PULocationID.codes) counts.set(z, (counts.get(z) ?? 0) + 1);
+    expect(Math.max(...counts.values())).toBeGreaterThan((5 * clean.length) / zones.size);
+    // Distance grows with duration.
+    const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+    const short: number[] = [];
+    const long: number[] = [];
+    clean.duration.forEach((d, i) => (d < 8 ? short : d > 25 ? long : []).push(clean.features.trip_distance[i]!));
+    expect(mean(long)).toBeGreaterThan(2 * mean(short));
+
+    const passengers = await parquetReadObjects({ file: (await readFile(path)).buffer as ArrayBuffer, columns: ['passenger_count', 'RatecodeID', 'payment_type'], compressors });
+    const nulls = passengers.filter((r) => r.passenger_count === null);
+    expect(nulls.length / rows).toBeGreaterThan(0.03);
+    expect(nulls.length / rows).toBeLessThan(0.07);
+    expect(nulls.every((r) => r.RatecodeID === null && r.payment_type === 0n)).toBe(true);
+  });
+
+  it('writes a valid empty file for 0 rows', async () => {
+    const path = join(dir, 'empty.parquet');
+    await writeSyntheticTrips(path, { month: '2024-01', rows: 0 });
+    const trips = await readTrips(path);
+    expect(trips.length).toBe(0);
+  });
+
+  it.each([
+    [{ month: '2024-13', rows: 1 }, /^synthetic: month must look like 2024-01, got "2024-13"/],
+    [{ month: '2024-01', rows: -1 }, /^synthetic: rows must be a non-negative integer, got -1/],
+    [{ month: '2024-01', rows: 10, rowGroupSize: 0 }, /^synthetic: rowGroupSize must be a positive integer, got 0/],
+  ])('rejects %o and leaves no file', async (options, message) => {
+    const sub = await mkdtemp(join(dir, 'bad-'));
+    await expect(writeSyntheticTrips(join(sub, 'x.parquet'), options)).rejects.toThrow(message);
+    expect(await readdir(sub)).toEqual([]);
+  });
+});
