@@ -132,7 +132,7 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
   }
   const metricsToStdout = values['metrics-json'] === '-';
   const progress = values.quiet || metricsToStdout ? undefined : new Progress(io.stderr, values.verbose ?? false);
-  const result = await train({
+  const result = await offlineHint(train({
     ...(values.train !== undefined ? { train: values.train } : {}),
     ...(values.val !== undefined ? { val: values.val } : {}),
     ...(values.color !== undefined ? { color: parseColor(values.color) } : {}),
@@ -147,7 +147,7 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
       : {}),
     ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
     ...(progress ? { onProgress: (e: ProgressEvent) => progress.update(e) } : {}),
-  });
+  }).finally(() => progress?.end()), !values.synthetic);
   progress?.end();
   if (metricsToStdout) {
     io.stdout.write(JSON.stringify(toMetrics(result), null, 2) + '\n');
@@ -318,6 +318,18 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly
       throw new UsageError(`${NAME}: ${e.message.replace(/\.$/, '')} (see --help)`, { cause: error });
     }
     throw new UsageError(`${NAME}: ${e.message}`, { cause: error });
+  }
+}
+
+/** On a failed download, points at the offline mode (the TLC site may simply be out of reach). */
+async function offlineHint<T>(run: Promise<T>, applies: boolean): Promise<T> {
+  try {
+    return await run;
+  } catch (error) {
+    if (applies && error instanceof Error && /^source: could not fetch/.test(error.message)) {
+      throw new Error(`${error.message}; or train offline on generated data: ${NAME} --synthetic`, { cause: error });
+    }
+    throw error;
   }
 }
 

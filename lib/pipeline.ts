@@ -13,14 +13,13 @@ import { dirname, join, resolve } from 'node:path';
 
 import { parquetMetadata } from 'hyparquet';
 
-import { cleanTrips } from './clean.js';
+import { cleanTrips, type CleanStats } from './clean.js';
 import { rootMeanSquaredError } from './metrics.js';
 import { saveModel, type ModelMetadata } from './modelFile.js';
-import { durationDistributionFigure, saveFigureHtml } from './plots.js';
+import { durationDistributionFigure, saveFigureHtml, type Figure } from './plots.js';
 import { readTrips } from './read.js';
 import { LinearRegression } from './regression.js';
 import { defaultCacheDir, fetchTrips, parseMonth, type Color } from './source.js';
-import { writeSyntheticTrips } from './synthetic.js';
 import { DictVectorizer } from './vectorize.js';
 
 /** The pipeline's stages, in order; `seconds` in the result has one entry per stage. */
@@ -178,8 +177,12 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   await ensureWritableDir(o.outDir, '--out');
   if (metricsPath !== null) await ensureWritableDir(dirname(metricsPath), '--metrics-json');
 
-  const prepare = async (split: 'train' | 'val', source: string) => {
-    const path = await timed('fetch', () => fetchSource(split, source, o, progress));
+  // Download (or find) both months first, so a bad val source fails before minutes of training.
+  const trainPath = await timed('fetch', () => fetchSource('train', o.train, o, progress));
+  const valPath = await timed('fetch', () => fetchSource('val', o.val, o, progress));
+
+  /** Reads and cleans one month; its raw columns are garbage once this returns. */
+  const prepare = async (split: 'train' | 'val', source: string, path: string) => {
     let generated = false;
     const trips = await timed('read', async () => {
       progress({ stage: 'read', split, message: `read ${split}: ${path}`, fraction: 0 });
@@ -204,50 +207,65 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
           `to durations of ${o.minDuration}..${o.maxDuration} minutes; widen --min-duration/--max-duration or check the file`,
       );
     }
-    return { source, path, generated, clean };
+    return { clean, generated };
   };
-
-  // One month at a time: the raw columns of train are garbage before val is read.
-  const tr = await prepare('train', o.train);
-  const va = await prepare('val', o.val);
-
-  const vectorizer = new DictVectorizer();
-  const XTrain = await timed('vectorize', () => vectorizer.fitTransform(tr.clean.features));
-  const model = await timed('fit', () => {
-    progress({ stage: 'fit', message: `fit: ${fmtInt(XTrain.rows)} rows × ${XTrain.cols} features`, fraction: 0 });
-    const m = new LinearRegression().fit(XTrain, tr.clean.duration);
-    progress({ stage: 'fit', message: `fit: ${fmtInt(XTrain.rows)} rows × ${XTrain.cols} features`, fraction: 1, done: true });
-    return m;
-  });
-  const predTrain = await timed('evaluate', () => model.predict(XTrain));
-  const XVal = await timed('vectorize', () => vectorizer.transform(va.clean.features));
-  const predVal = await timed('evaluate', () => model.predict(XVal));
-  const rmseTrain = await timed('evaluate', () => rootMeanSquaredError(tr.clean.duration, predTrain));
-  const rmseVal = await timed('evaluate', () => rootMeanSquaredError(va.clean.duration, predVal));
-  progress({ stage: 'evaluate', message: `RMSE train ${rmseTrain.toFixed(3)}, val ${rmseVal.toFixed(3)}`, done: true });
-
-  const split = (p: typeof tr, rmse: number): SplitResult => ({
-    source: p.source,
-    path: p.path,
-    generated: p.generated,
-    rowsRead: p.clean.stats.rowsRead,
-    rowsWithNulls: p.clean.stats.rowsWithNulls,
-    rowsKept: p.clean.stats.rowsKept,
-    durationMean: p.clean.stats.durationMean,
+  const splitResult = (source: string, path: string, generated: boolean, stats: CleanStats, rmse: number): SplitResult => ({
+    source,
+    path,
+    generated,
+    rowsRead: stats.rowsRead,
+    rowsWithNulls: stats.rowsWithNulls,
+    rowsKept: stats.rowsKept,
+    durationMean: stats.durationMean,
     rmse,
   });
-  const trainResult = split(tr, rmseTrain);
-  const valResult = split(va, rmseVal);
+
+  // One month at a time, keeping only what later steps need: memory peaks at one month's raw
+  // columns, its cleaned columns and its sparse matrix, not two months' worth.
+  const vectorizer = new DictVectorizer();
+  let model: LinearRegression;
+  let figure: Figure | null = null;
+  let trainResult: SplitResult;
+  {
+    const { clean, generated } = await prepare('train', o.train, trainPath);
+    const X = await timed('vectorize', () => vectorizer.fitTransform(clean.features));
+    model = await timed('fit', () => {
+      progress({ stage: 'fit', message: `fit: ${fmtInt(X.rows)} rows × ${X.cols} features`, fraction: 0 });
+      const m = new LinearRegression().fit(X, clean.duration);
+      progress({ stage: 'fit', message: `fit: ${fmtInt(X.rows)} rows × ${X.cols} features`, fraction: 1, done: true });
+      return m;
+    });
+    const predicted = await timed('evaluate', () => model.predict(X));
+    const rmse = await timed('evaluate', () => rootMeanSquaredError(clean.duration, predicted));
+    trainResult = splitResult(o.train, trainPath, generated, clean.stats, rmse);
+    if (plotPath !== null) {
+      // The course's picture: distribution of predicted vs actual durations on the training month.
+      // Built now (a few kB of bins and curves) so the month's arrays can go.
+      figure = await timed('plot', () =>
+        durationDistributionFigure(
+          { actual: clean.duration, predicted },
+          { title: `Predicted vs actual trip duration, train ${o.train}${generated ? ' (SYNTHETIC DATA)' : ''}` },
+        ),
+      );
+    }
+  }
+  let valResult: SplitResult;
+  {
+    const { clean, generated } = await prepare('val', o.val, valPath);
+    const X = await timed('vectorize', () => vectorizer.transform(clean.features));
+    const predicted = await timed('evaluate', () => model.predict(X));
+    const rmse = await timed('evaluate', () => rootMeanSquaredError(clean.duration, predicted));
+    valResult = splitResult(o.val, valPath, generated, clean.stats, rmse);
+  }
+  const rmseTrain = trainResult.rmse;
+  const rmseVal = valResult.rmse;
+  progress({ stage: 'evaluate', message: `RMSE train ${rmseTrain.toFixed(3)}, val ${rmseVal.toFixed(3)}`, done: true });
   const synthetic = trainResult.generated || valResult.generated;
 
-  if (plotPath !== null) {
+  if (plotPath !== null && figure !== null) {
+    const spec = figure;
     await timed('plot', async () => {
-      // The course's picture: distribution of predicted vs actual durations on the training month.
-      const figure = durationDistributionFigure(
-        { actual: tr.clean.duration, predicted: predTrain },
-        { title: `Predicted vs actual trip duration, train ${tr.source}${synthetic ? ' (SYNTHETIC DATA)' : ''}` },
-      );
-      await saveFigureHtml(figure, plotPath);
+      await saveFigureHtml(spec, plotPath);
       progress({ stage: 'plot', message: `plot: ${plotPath}`, done: true });
     });
   }
@@ -279,7 +297,7 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     maxDuration: o.maxDuration,
     train: trainResult,
     val: valResult,
-    features: XTrain.cols,
+    features: vectorizer.getFeatureNamesOut().length,
     seconds,
     peakRssBytes: peakRssBytes(),
     outputs: { model: modelPath, plot: plotPath, metrics: metricsPath },
@@ -393,6 +411,8 @@ async function fetchSource(
       await mkdir(dirname(path), { recursive: true });
       // Deterministic: the seed is derived from the month, so train and val differ and reruns agree.
       const seed = Number(source.replace('-', ''));
+      // Loaded only here: the generator's parquet writer is not needed to train on real data.
+      const { writeSyntheticTrips } = await import('./synthetic.js');
       await writeSyntheticTrips(path, { month: source, rows: o.syntheticRows, seed, color: o.color });
     }
     progress({ stage: 'fetch', split, message: `${split}: ${path} (synthetic)`, fraction: 1, done: true });

@@ -5,7 +5,8 @@
  * How, and why this way:
  * - One pass over the CSR rows accumulates XᵀX, Xᵀy and column sums: each trip row
  *   has three entries, so three million rows cost O(rows) work, and the p×p
- *   (p ≈ 530) statistics are all the solve needs.
+ *   (p ≈ 530) statistics are all the solve needs. They merge across batches of
+ *   rows, so a month can be fitted a chunk at a time (`fitBatches`).
  * - Centring (for the intercept) subtracts n·x̄x̄ᵀ. Done on raw sums this loses
  *   digits for a numeric column whose mean is large next to its spread, so columns
  *   stored in every row (trip_distance) are shifted by their mean while
@@ -60,9 +61,10 @@ const RANK_TOLERANCE = 1e-11;
  * On a rank-deficient design (one-hot groups always are) the coefficients are the
  * minimum-norm solution, as scikit-learn's centred LSQR gives;
  * `intercept = ȳ − x̄·coef`. A column that is constant in training gets
- * coefficient 0. `fit` returns `this`; `coef`, `intercept` and `rank` exist only
- * after fitting; predicting before fitting, or with a different number of
- * features than in fitting, is an error. Non-finite values in X or y are errors.
+ * coefficient 0. `fit` returns `this`; `fitBatches` fits on rows given in batches
+ * (bounded memory, same result); `coef`, `intercept` and `rank` exist only after
+ * fitting; predicting before fitting, or with a different number of features than
+ * in fitting, is an error. Non-finite values in X or y are errors.
  *
  * @example
  * const dv = new DictVectorizer();
@@ -164,79 +166,50 @@ export class LinearRegression {
    * model.coef[0]; // 2 (up to rounding); model.intercept ≈ 0
    */
   fit(X: DesignMatrix, y: ArrayLike<number>): this {
-    const csr = toCsr(X);
-    validateCsr(csr, true);
-    const { rows: n, cols: p, indptr, indices, data } = csr;
-    if (n === 0) throw new Error('regression: X has no rows; cannot fit a model to nothing');
-    if (y.length !== n) throw new Error(`regression: X has ${n} rows but y has ${y.length} values`);
+    return this.fitBatches([{ X, y }]);
+  }
 
-    // Pass 1: column sums and counts, sum of y; checks finiteness on the way.
-    const colSum = new Float64Array(p);
-    const colCount = new Float64Array(p);
-    const colSumSq = new Float64Array(p);
-    let ySum = 0;
-    for (let i = 0; i < n; i++) {
-      const yi = y[i]!;
-      if (!Number.isFinite(yi)) throw new Error(`regression: y[${i}] is ${yi}; drop or fix non-finite targets before fitting`);
-      ySum += yi;
-      for (let k = indptr[i]!, end = indptr[i + 1]!; k < end; k++) {
-        const v = data[k]!;
-        if (!Number.isFinite(v)) throw new Error(`regression: X has ${v} at row ${i}, column ${indices[k]}; drop or fix non-finite features before fitting`);
-        const j = indices[k]!;
-        colSum[j]! += v;
-        colSumSq[j]! += v * v;
-        colCount[j]! += 1;
+  /**
+   * Fits on rows given in batches (for example a month transformed 500,000 rows at a
+   * time), with the same result as `fit` on all rows at once, up to rounding; returns
+   * `this`. Only one batch's matrix need exist at a time, so memory stays bounded.
+   *
+   * Each batch's centred statistics are merged into the running ones with the
+   * pairwise update of Chan, Golub and LeVeque (exact in exact arithmetic, and
+   * as stable as centring each batch). Empty batches are skipped.
+   *
+   * @throws Error as `fit`, naming the batch; or when batches differ in their number of
+   *   features, or all are empty.
+   * @example
+   * const dv = new DictVectorizer().fit(train.features);
+   * function* batches() {
+   *   for (let start = 0; start < train.length; start += 500_000) {
+   *     const end = Math.min(train.length, start + 500_000);
+   *     yield { X: dv.transform(train.features, { start, end }), y: train.duration.subarray(start, end) };
+   *   }
+   * }
+   * const model = new LinearRegression().fitBatches(batches());
+   */
+  fitBatches(batches: Iterable<{ X: DesignMatrix; y: ArrayLike<number> }>): this {
+    const total = new Statistics(this.fitIntercept);
+    let index = 0;
+    for (const { X, y } of batches) {
+      try {
+        total.add(toCsr(X), y);
+      } catch (error) {
+        if (index === 0) throw error;
+        throw new Error(`${(error as Error).message} (in batch ${index})`, { cause: error });
       }
+      index++;
     }
-    const center = this.fitIntercept;
-    const yMean = center ? ySum / n : 0;
-    // Shift columns present in every row by their (pass-1) mean, so their centred
-    // products are formed from small numbers; sparse columns keep shift 0 so that
-    // absent entries stay exact zeros.
-    const shift = new Float64Array(p);
-    if (center) for (let j = 0; j < p; j++) if (colCount[j] === n) shift[j] = colSum[j]! / n;
-
-    // Pass 2: upper triangle of Σ (x−s)(x−s)ᵀ, Σ (x−s)(y−ȳ), Σ (x−s), Σ (y−ȳ).
-    const A = new Float64Array(p * p);
-    const b = new Float64Array(p);
-    const shiftedSum = new Float64Array(p);
-    let yResidualSum = 0;
-    for (let i = 0; i < n; i++) {
-      const yi = y[i]! - yMean;
-      yResidualSum += yi;
-      const end = indptr[i + 1]!;
-      for (let k = indptr[i]!; k < end; k++) {
-        const j = indices[k]!;
-        const v = data[k]! - shift[j]!;
-        b[j]! += v * yi;
-        shiftedSum[j]! += v;
-        const row = j * p;
-        for (let l = k; l < end; l++) {
-          const jl = indices[l]!;
-          A[row + jl]! += v * (data[l]! - shift[jl]!);
-        }
-      }
-    }
-    // Centre: C = A − n·m·mᵀ, where m is the mean of the shifted columns (≈ 0 for
-    // shifted ones, the frequency for one-hot ones); likewise for b.
-    if (center) {
-      const m = shiftedSum.map((s) => s / n);
-      const yResidualMean = yResidualSum / n;
-      for (let j = 0; j < p; j++) {
-        const mj = m[j]!;
-        b[j]! -= n * mj * yResidualMean;
-        if (mj === 0) continue;
-        const row = j * p;
-        for (let l = j; l < p; l++) A[row + l]! -= n * mj * m[l]!;
-      }
-    }
-    for (let j = 0; j < p; j++) for (let l = j + 1; l < p; l++) A[l * p + j] = A[j * p + l]!;
-
-    const { coef, rank } = solveMinimumNorm(A, b, p, colSumSq);
+    if (total.n === 0) throw new Error('regression: X has no rows; cannot fit a model to nothing');
+    const { p, mean, yMean, scatter, cross, sumSq } = total;
+    for (let j = 0; j < p; j++) for (let l = j + 1; l < p; l++) scatter[l * p + j] = scatter[j * p + l]!;
+    const { coef, rank } = solveMinimumNorm(scatter, cross, p, sumSq);
     let intercept = 0;
-    if (center) {
+    if (this.fitIntercept) {
       intercept = yMean;
-      for (let j = 0; j < p; j++) intercept -= (colSum[j]! / n) * coef[j]!;
+      for (let j = 0; j < p; j++) intercept -= mean[j]! * coef[j]!;
     }
     this.#coef = coef;
     this.#intercept = intercept;
@@ -260,13 +233,20 @@ export class LinearRegression {
           'transform the data with the same fitted DictVectorizer',
       );
     }
-    validateCsr(csr, false);
-    const { rows, indptr, indices, data } = csr;
+    checkShape(csr);
+    const { rows, cols, indptr, indices, data } = csr;
     const out = new Float64Array(rows);
     const intercept = this.#intercept;
     for (let i = 0; i < rows; i++) {
       let s = 0;
-      for (let k = indptr[i]!, end = indptr[i + 1]!; k < end; k++) s += data[k]! * coef[indices[k]!]!;
+      const start = indptr[i]!;
+      const end = indptr[i + 1]!;
+      if (end < start) throw new Error(`regression: X.indptr decreases at row ${i}`);
+      for (let k = start; k < end; k++) {
+        const j = indices[k]!;
+        if (j >>> 0 >= cols) throw new Error(`regression: X has column index ${j} at row ${i}, outside 0..${cols - 1}`);
+        s += data[k]! * coef[j]!;
+      }
       out[i] = s + intercept;
     }
     return out;
@@ -275,6 +255,139 @@ export class LinearRegression {
   #fittedCoef(): Float64Array {
     if (this.#coef === undefined) throw new Error('regression: this LinearRegression is not fitted yet; call fit(X, y) first');
     return this.#coef;
+  }
+}
+
+/**
+ * Running least-squares statistics over batches of rows: row count, column means,
+ * mean of y, the upper triangle of the centred scatter Σ(x−x̄)(x−x̄)ᵀ and the centred
+ * cross products Σ(x−x̄)(y−ȳ) (uncentred sums without an intercept), and Σx² per
+ * column (to tell constant columns from rounding).
+ */
+class Statistics {
+  n = 0;
+  p = -1;
+  yMean = 0;
+  mean = new Float64Array(0);
+  scatter = new Float64Array(0);
+  cross = new Float64Array(0);
+  sumSq = new Float64Array(0);
+  #batch = new Float64Array(0);
+
+  constructor(readonly center: boolean) {}
+
+  add(X: CsrMatrix, y: ArrayLike<number>): void {
+    checkShape(X);
+    const { rows: n, cols: p, indptr, indices, data } = X;
+    if (this.p === -1) {
+      this.p = p;
+      this.mean = new Float64Array(p);
+      this.scatter = new Float64Array(p * p);
+      this.cross = new Float64Array(p);
+      this.sumSq = new Float64Array(p);
+      this.#batch = new Float64Array(p * p);
+    } else if (p !== this.p) {
+      throw new Error(`regression: this batch has ${p} features but the first had ${this.p}; transform every batch with the same fitted DictVectorizer`);
+    }
+    if (y.length !== n) throw new Error(`regression: X has ${n} rows but y has ${y.length} values`);
+    if (n === 0) return;
+
+    // Pass 1: column sums and counts, sum of y; checks the CSR structure and
+    // finiteness on the way. Indices must be strictly increasing within a row
+    // (scipy's canonical form, which DictVectorizer emits): columns present in every
+    // row are found by counting entries.
+    const colSum = new Float64Array(p);
+    const colCount = new Float64Array(p);
+    const sumSq = this.sumSq;
+    let ySum = 0;
+    for (let i = 0; i < n; i++) {
+      const yi = y[i]!;
+      if (!Number.isFinite(yi)) throw new Error(`regression: y[${i}] is ${yi}; drop or fix non-finite targets before fitting`);
+      ySum += yi;
+      const start = indptr[i]!;
+      const end = indptr[i + 1]!;
+      if (end < start) throw new Error(`regression: X.indptr decreases at row ${i}`);
+      let previous = -1;
+      for (let k = start; k < end; k++) {
+        const v = data[k]!;
+        const j = indices[k]!;
+        if (j <= previous || j >= p) {
+          if (j < 0 || j >= p) throw new Error(`regression: X has column index ${j} at row ${i}, outside 0..${p - 1}`);
+          throw new Error(`regression: X row ${i} has column indices out of order or repeated (${previous}, ${j}); sort and sum duplicates first`);
+        }
+        previous = j;
+        if (!Number.isFinite(v)) throw new Error(`regression: X has ${v} at row ${i}, column ${j}; drop or fix non-finite features before fitting`);
+        colSum[j]! += v;
+        sumSq[j]! += v * v;
+        colCount[j]! += 1;
+      }
+    }
+    const center = this.center;
+    const yMean = center ? ySum / n : 0;
+    // Shift columns present in every row by their (pass-1) mean, so their centred
+    // products are formed from small numbers; sparse columns keep shift 0 so that
+    // absent entries stay exact zeros.
+    const shift = new Float64Array(p);
+    if (center) for (let j = 0; j < p; j++) if (colCount[j] === n) shift[j] = colSum[j]! / n;
+
+    // Pass 2: upper triangle of Σ (x−s)(x−s)ᵀ, Σ (x−s)(y−ȳ), Σ (x−s), Σ (y−ȳ).
+    const A = this.#batch;
+    A.fill(0);
+    const b = new Float64Array(p);
+    const shiftedSum = new Float64Array(p);
+    let yResidualSum = 0;
+    for (let i = 0; i < n; i++) {
+      const yi = y[i]! - yMean;
+      yResidualSum += yi;
+      const end = indptr[i + 1]!;
+      for (let k = indptr[i]!; k < end; k++) {
+        const j = indices[k]!;
+        const v = data[k]! - shift[j]!;
+        b[j]! += v * yi;
+        shiftedSum[j]! += v;
+        const row = j * p;
+        for (let l = k; l < end; l++) {
+          const jl = indices[l]!;
+          A[row + jl]! += v * (data[l]! - shift[jl]!);
+        }
+      }
+    }
+    if (!center) {
+      // No intercept: plain sums add up across batches.
+      for (let t = 0; t < p * p; t++) this.scatter[t]! += A[t]!;
+      for (let j = 0; j < p; j++) this.cross[j]! += b[j]!;
+      this.n += n;
+      return;
+    }
+    // Centre the batch: C = A − n·m·mᵀ with m the mean of the shifted columns (≈ 0
+    // for shifted ones, the frequency for one-hot ones); likewise for b.
+    const m = shiftedSum.map((sum) => sum / n);
+    const yResidualMean = yResidualSum / n;
+    for (let j = 0; j < p; j++) {
+      const mj = m[j]!;
+      b[j]! -= n * mj * yResidualMean;
+      if (mj === 0) continue;
+      const row = j * p;
+      for (let l = j; l < p; l++) A[row + l]! -= n * mj * m[l]!;
+    }
+    // Merge with the running statistics (Chan et al.): with δ = x̄_batch − x̄ and
+    // w = n_old·n_batch / n_new, scatter += C + w·δδᵀ, cross += b + w·δ·(ȳ_batch − ȳ).
+    const batchMean = colSum.map((sum) => sum / n);
+    const batchYMean = ySum / n;
+    const total = this.n + n;
+    const w = (this.n * n) / total;
+    const delta = batchMean.map((mu, j) => mu - this.mean[j]!);
+    const deltaY = batchYMean - this.yMean;
+    const S = this.scatter;
+    for (let j = 0; j < p; j++) {
+      const row = j * p;
+      const dj = w * delta[j]!;
+      for (let l = j; l < p; l++) S[row + l]! += A[row + l]! + dj * delta[l]!;
+      this.cross[j]! += b[j]! + dj * deltaY;
+      this.mean[j]! += (delta[j]! * n) / total;
+    }
+    this.yMean += (deltaY * n) / total;
+    this.n = total;
   }
 }
 
@@ -308,7 +421,8 @@ function toCsr(X: DesignMatrix): CsrMatrix {
   return { rows, cols, indptr, indices, data };
 }
 
-function validateCsr(X: CsrMatrix, strictlyIncreasing: boolean): void {
+/** Checks the CSR shape and offsets' ends; the per-row checks run inside fit / predict's loops. */
+function checkShape(X: CsrMatrix): void {
   const { rows, cols, indptr, indices, data } = X;
   if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0) {
     throw new Error(`regression: X has invalid shape ${rows}×${cols}`);
@@ -319,22 +433,6 @@ function validateCsr(X: CsrMatrix, strictlyIncreasing: boolean): void {
   const nnz = indptr[rows]!;
   if (nnz > indices.length || nnz > data.length) {
     throw new Error(`regression: X.indptr ends at ${nnz} but indices has ${indices.length} and data ${data.length} entries`);
-  }
-  for (let i = 0; i < rows; i++) {
-    const start = indptr[i]!;
-    const end = indptr[i + 1]!;
-    if (end < start) throw new Error(`regression: X.indptr decreases at row ${i}`);
-    let previous = -1;
-    for (let k = start; k < end; k++) {
-      const j = indices[k]!;
-      if (j < 0 || j >= cols) throw new Error(`regression: X has column index ${j} at row ${i}, outside 0..${cols - 1}`);
-      // fit detects columns present in every row by counting entries, which needs
-      // scipy's canonical form (DictVectorizer emits it).
-      if (strictlyIncreasing && j <= previous) {
-        throw new Error(`regression: X row ${i} has column indices out of order or repeated (${previous}, ${j}); sort and sum duplicates first`);
-      }
-      previous = j;
-    }
   }
 }
 

@@ -7,7 +7,7 @@
  *   handy for small data and notebooks;
  * - `Columns` from cleaning (the fast path): a categorical column is mapped code →
  *   feature index through one lookup table per column, so no string or object is
- *   allocated per row. Three million rows take a few tens of milliseconds.
+ *   allocated per row: fit + transform of three million rows take about 0.15 s here.
  */
 import { columnLength, isCategorical, type Columns } from './columns.js';
 
@@ -221,6 +221,28 @@ export class DictVectorizer {
       });
     } else {
       const cols = describeColumns(X);
+      if (this.sort) {
+        // Order does not matter before sorting: mark the codes that occur, column by
+        // column (a tight loop per column), and name each one once.
+        for (const col of cols) {
+          if (!col.codes) {
+            add(col.key);
+            continue;
+          }
+          const used = new Uint8Array(col.labels.length);
+          const { codes } = col;
+          const limit = used.length;
+          for (let i = 0; i < codes.length; i++) {
+            const code = codes[i]!;
+            if (code >>> 0 >= limit) throw codeError(col, i, code);
+            used[code] = 1;
+          }
+          for (let code = 0; code < limit; code++) if (used[code] === 1) add(col.key + this.separator + col.labels[code]!);
+        }
+        this.#setNames(names);
+        return this;
+      }
+      for (const col of cols) checkCodes(col, 0, cols.rows);
       // Visit rows in order so that sort=false gives the records' first-seen order;
       // a name is built only the first time a code occurs.
       const firstSeen = cols.map((c) => (c.codes ? new Uint8Array(c.labels.length) : new Uint8Array(1)));
@@ -241,10 +263,14 @@ export class DictVectorizer {
         }
       }
     }
+    this.#setNames(names);
+    return this;
+  }
+
+  #setNames(names: string[]): void {
     if (this.sort) names.sort(compareCodePoints);
     this.#featureNames = names;
     this.#vocabulary = new Map(names.map((name, i) => [name, i]));
-    return this;
   }
 
   /**
@@ -317,6 +343,7 @@ export class DictVectorizer {
     // One lookup per column: code → feature index (-1 = unseen); a numeric column
     // unknown to the vocabulary is dropped altogether.
     const active: { codes?: Int32Array; lookup?: Int32Array; values?: Float64Array; index: number; min: number; max: number }[] = [];
+    let unseen = 0;
     for (const col of described) {
       if (col.codes) {
         const lookup = new Int32Array(col.labels.length);
@@ -330,7 +357,19 @@ export class DictVectorizer {
             max = Math.max(max, index);
           }
         });
-        if (max >= 0) active.push({ codes: col.codes, lookup, index: -1, min, max });
+        if (max >= 0) {
+          active.push({ codes: col.codes, lookup, index: -1, min, max });
+          // One pass checks the codes and counts rows whose category is unseen.
+          const { codes } = col;
+          const limit = lookup.length;
+          for (let i = start; i < end; i++) {
+            const code = codes[i]!;
+            if (code >>> 0 >= limit) throw codeError(col, i, code);
+            if (lookup[code]! < 0) unseen++;
+          }
+        } else {
+          unseen += rows;
+        }
       } else {
         const index = vocabulary.get(col.key);
         if (index !== undefined) active.push({ values: col.values!, index, min: index, max: index });
@@ -347,7 +386,29 @@ export class DictVectorizer {
     let indices = new Int32Array(capacity);
     let data = new Float64Array(capacity);
     let nnz = 0;
-    if (disjoint) {
+    const k = active.length;
+    if (disjoint && unseen === 0) {
+      // Every row has one entry per active column (always so when transforming the
+      // training data): fill column by column, k entries per row.
+      for (let c = 0; c < k; c++) {
+        const col = active[c]!;
+        if (col.codes) {
+          const { codes, lookup } = col;
+          for (let i = start, at = c; i < end; i++, at += k) {
+            indices[at] = lookup![codes[i]!]!;
+            data[at] = 1;
+          }
+        } else {
+          const { values, index } = col;
+          for (let i = start, at = c; i < end; i++, at += k) {
+            indices[at] = index;
+            data[at] = values![i]!;
+          }
+        }
+      }
+      for (let r = 1; r <= rows; r++) indptr[r] = r * k;
+      nnz = rows * k;
+    } else if (disjoint) {
       for (let i = start; i < end; i++) {
         for (let c = 0; c < active.length; c++) {
           const col = active[c]!;
@@ -467,23 +528,27 @@ function describeColumns(X: Columns, options: TransformOptions = {}): DescribedC
     if (rows === -1) rows = length;
     else if (length !== rows) throw new Error(`vectorize: column '${key}' has ${length} rows but '${keys[0]}' has ${rows}`);
     if (isCategorical(column)) {
-      const { codes, labels } = column;
-      // Codes are checked below, within the row range only.
-      return { key, codes, labels };
+      // Codes are checked by the caller, in the loop that reads them anyway.
+      return { key, codes: column.codes, labels: column.labels };
     }
     return { key, labels: [], values: column };
   });
   if (rows === 0) throw emptyError();
   const [start, end] = rowRange(rows, options);
-  for (const { key, codes, labels } of described) {
-    if (codes) {
-      for (let i = start; i < end; i++) {
-        const code = codes[i]!;
-        if (code < 0 || code >= labels.length) {
-          throw new RangeError(`vectorize: column '${key}' row ${i} has code ${code}, outside its ${labels.length} labels`);
-        }
-      }
-    }
-  }
   return Object.assign(described, { rows, start, end });
+}
+
+function codeError(col: DescribedColumn, row: number, code: number): RangeError {
+  return new RangeError(`vectorize: column '${col.key}' row ${row} has code ${code}, outside its ${col.labels.length} labels`);
+}
+
+/** Throws when a categorical column has a code outside its labels in rows [start, end). */
+function checkCodes(col: DescribedColumn, start: number, end: number): void {
+  const { codes } = col;
+  if (!codes) return;
+  const limit = col.labels.length;
+  for (let i = start; i < end; i++) {
+    const code = codes[i]!;
+    if (code >>> 0 >= limit) throw codeError(col, i, code);
+  }
 }

@@ -39,6 +39,7 @@ const { values: flags } = parseArgs({
   options: {
     notebook: { type: 'string', default: join(root, 'build/notebooks/02-duration-prediction.ipynb') },
     timeout: { type: 'string', default: '120' },
+    mode: { type: 'string', default: 'both' },
   },
 });
 const notebook = resolve(flags.notebook);
@@ -71,14 +72,15 @@ async function waitFor(check: () => Promise<boolean>, what: string, ms: number):
 
 interface Mode {
   name: 'renderer' | 'html';
-  /** MIME type whose output must hold the chart. */
-  mime: string;
+  /** Selector of a drawn chart: the output element of the plotly renderer, or our HTML figure's div. */
+  chart: string;
+  /** Lab extensions disabled in this mode. */
   disabled: string[];
 }
 
 const MODES: Mode[] = [
-  { name: 'renderer', mime: 'application/vnd.plotly.v1+json', disabled: [] },
-  { name: 'html', mime: 'text/html', disabled: ['jupyterlab-plotly'] },
+  { name: 'renderer', chart: '.jp-OutputArea-output.jp-RenderedPlotly.js-plotly-plot', disabled: [] },
+  { name: 'html', chart: '.jp-OutputArea-output[data-mime-type="text/html"] .taxi-duration-figure.js-plotly-plot', disabled: ['jupyterlab-plotly'] },
 ];
 
 /** Starts JupyterLab with its own config, settings and workspace folders (nothing of the user's leaks in). */
@@ -147,13 +149,13 @@ async function checkLab(mode: Mode, context: BrowserContext, url: string, token:
   page.on('pageerror', (e) => errors.push(e.message));
   const path = relative(root, notebook).split('/').map(encodeURIComponent).join('/');
   await page.goto(`${url}/lab/tree/${path}?token=${token}`, { timeout: timeoutMs });
-  const chart = `.jp-OutputArea-output[data-mime-type="${mode.mime}"] .js-plotly-plot .main-svg`;
+  const chart = `${mode.chart} .main-svg`;
   await page.locator(chart).first().waitFor({ state: 'attached', timeout: timeoutMs });
   const table = '.jp-OutputArea-output[data-mime-type="text/html"] table.dataframe';
   await page.locator(table).first().waitFor({ state: 'attached', timeout: timeoutMs });
   // The chart has drawn its bars, and the table its rows, not just empty frames.
-  await waitFor(async () => (await count(page, `.jp-OutputArea-output[data-mime-type="${mode.mime}"] .js-plotly-plot .barlayer .point`)) > 0, 'plotly bars', 30_000);
-  const figures = await count(page, `.jp-OutputArea-output[data-mime-type="${mode.mime}"] .js-plotly-plot`);
+  await waitFor(async () => (await count(page, `${mode.chart} .barlayer .point`)) > 0, 'plotly bars', 30_000);
+  const figures = await count(page, mode.chart);
   const rows = await count(page, `${table} tbody tr`);
   if (rows < 1) throw new Error('browser-test: the data table has no rows');
   await page.locator(chart).first().scrollIntoViewIfNeeded();
@@ -161,7 +163,7 @@ async function checkLab(mode: Mode, context: BrowserContext, url: string, token:
   await page.screenshot({ path: join(shots, `${basename(notebook, '.ipynb')}-${mode.name}.png`) });
   await page.locator(table).first().scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, `${basename(notebook, '.ipynb')}-${mode.name}-table.png`) });
-  console.log(`✔ JupyterLab (${mode.name}): ${figures} plotly charts drawn from ${mode.mime}, table with ${rows} rows`);
+  console.log(`✔ JupyterLab (${mode.name}): ${figures} plotly charts drawn, table with ${rows} rows`);
   await page.close();
   return errors;
 }
@@ -190,7 +192,7 @@ const work = await mkdtemp(join(tmpdir(), 'taxi-browser-'));
 let failed = false;
 const blocked: string[] = [];
 try {
-  for (const mode of MODES) {
+  for (const mode of MODES.filter((m) => flags.mode === 'both' || m.name === flags.mode)) {
     const { url, token, lab, log } = await startLab(mode, work);
     const context = await openBrowser(join(work, `profile-${mode.name}`), blocked);
     try {
@@ -200,7 +202,7 @@ try {
       failed = true;
       console.error(`✘ JupyterLab (${mode.name}): ${(error as Error).message}`);
       const pages = context.pages();
-      if (pages[0]) await pages[0].screenshot({ path: join(shots, `${basename(notebook, '.ipynb')}-${mode.name}-FAILED.png`) }).catch(() => {});
+      if (pages.length) await pages[pages.length - 1]!.screenshot({ path: join(shots, `${basename(notebook, '.ipynb')}-${mode.name}-FAILED.png`) }).catch(() => {});
       console.error(log.join('').split('\n').slice(-20).join('\n'));
     } finally {
       await context.close();

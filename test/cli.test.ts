@@ -11,12 +11,14 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { Readable, Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { main } from '../lib/cli.js';
 import { loadModel, writeSyntheticTrips } from '../lib/index.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -156,6 +158,16 @@ describe('taxi-duration: bad input fails cleanly', () => {
   it('rejects a month the server does not have', async () => {
     const run = await cli(['--train', '2019-05', '--out', join(dir, 'm-404')]);
     expectOneLineError(run, /404|not found/i);
+  });
+
+  it('points at the offline mode when the TLC site cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((done) => closed.close(() => done()));
+    const run = await cli(['--out', join(dir, 'm-offline')], { env: { TLC_BASE_URL: `http://127.0.0.1:${port}` } });
+    expectOneLineError(run, /^source: could not fetch .*ECONNREFUSED.*; or train offline on generated data: taxi-duration --synthetic$/);
+    expect(run.code).toBe(1);
   });
 
   it('fails when no rows are left after filtering, naming the filter', async () => {
@@ -342,5 +354,39 @@ describe('taxi-duration: end to end against a local TLC server', () => {
       expectOneLineError(r, pattern);
       expect(r.code).toBe(1);
     });
+  });
+});
+
+describe('taxi-duration: progress output (in-process)', () => {
+  /** A writable that records what it gets, posing as a terminal or not. */
+  function sink(isTTY: boolean) {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(chunk.toString());
+        done();
+      },
+    }) as Writable & { isTTY?: boolean };
+    stream.isTTY = isTTY;
+    return { stream, text: () => chunks.join('') };
+  }
+
+  it.each([true, false])('draws bars on a terminal, plain lines otherwise (TTY: %s)', async (isTTY) => {
+    const out = sink(false);
+    const err = sink(isTTY);
+    const code = await main(
+      ['--synthetic', '--synthetic-rows', '3000', '--cache-dir', join(dir, 'cache-progress'), '--out', join(dir, `m-progress-${isTTY}`)],
+      { stdout: out.stream, stderr: err.stream, stdin: Readable.from([]) },
+    );
+    expect(code, err.text()).toBe(0);
+    expect(out.text()).toMatch(/^SYNTHETIC DATA/);
+    expect(out.text()).toMatch(/RMSE \(min\)/);
+    if (isTTY) {
+      expect(err.text()).toContain('\r\x1b[K');
+      expect(err.text()).toMatch(/read train: 3,000 rows \[#{24}\] 100%/);
+    } else {
+      expect(err.text()).not.toContain('\r');
+      expect(err.text().split('\n')).toContain('read train: 3,000 rows');
+    }
   });
 });

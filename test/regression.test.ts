@@ -136,6 +136,40 @@ describe('LinearRegression', () => {
     coef.forEach((c, j) => expect(Math.abs(model.coef[j]! - c)).toBeLessThan(1e-9 * scale));
   });
 
+  it('fits in batches with the same result as on all rows at once', () => {
+    const r = rng(31);
+    const n = 3000;
+    const pu = Int32Array.from({ length: n }, () => 1 + Math.floor(30 * r() * r()));
+    const dof = Int32Array.from({ length: n }, () => 1 + Math.floor(30 * r()));
+    // Batches differ in their mean distance, so the merge's δ terms matter.
+    const dist = Float64Array.from({ length: n }, (_, i) => (i % 211 === 0 ? 250000 : r() * (i < 1000 ? 3 : 30)));
+    const y = Float64Array.from({ length: n }, (_, i) => 2 + 2 * Math.min(dist[i]!, 40) + 0.1 * pu[i]! + r());
+    const features = { PULocationID: categorical(pu), DOLocationID: categorical(dof), trip_distance: dist };
+    const dv = new DictVectorizer().fit(features);
+    for (const fitIntercept of [true, false]) {
+      const whole = new LinearRegression({ fitIntercept }).fit(dv.transform(features), y);
+      const bounds = [0, 1000, 1000, 1700, 3000]; // includes an empty batch
+      const batched = new LinearRegression({ fitIntercept }).fitBatches(
+        bounds.slice(1).map((end, i) => {
+          const start = bounds[i]!;
+          const X = start === end ? { rows: 0, cols: dv.getFeatureNamesOut().length, indptr: Int32Array.of(0), indices: new Int32Array(0), data: new Float64Array(0) } : dv.transform(features, { start, end });
+          return { X, y: y.subarray(start, end) };
+        }),
+      );
+      expect(batched.rank).toBe(whole.rank);
+      const scale = Math.max(...Array.from(whole.coef, Math.abs));
+      whole.coef.forEach((c, j) => expect(Math.abs(batched.coef[j]! - c)).toBeLessThan(1e-10 * scale));
+      expect(Math.abs(batched.intercept - whole.intercept)).toBeLessThan(1e-10 * Math.max(1, Math.abs(whole.intercept)));
+    }
+    expect(() => new LinearRegression().fitBatches([])).toThrow(/regression: X has no rows/);
+    expect(() =>
+      new LinearRegression().fitBatches([
+        { X: [[1, 2]], y: [1] },
+        { X: [[1]], y: [1] },
+      ]),
+    ).toThrow(/regression: this batch has 1 features but the first had 2; .* \(in batch 1\)/);
+  });
+
   it('restores from parameters and predicts the same', () => {
     const { X, y } = tripDesign(300, 23);
     const model = new LinearRegression().fit(X, y);
@@ -158,6 +192,16 @@ describe('LinearRegression', () => {
       'unsorted CSR indices',
       () => new LinearRegression().fit({ rows: 1, cols: 2, indptr: Int32Array.of(0, 2), indices: Int32Array.of(1, 0), data: Float64Array.of(1, 1) }, [1]),
       /regression: X row 0 has column indices out of order or repeated \(1, 0\)/,
+    ],
+    [
+      'a decreasing CSR indptr',
+      () => new LinearRegression().fit({ rows: 2, cols: 2, indptr: Int32Array.of(0, 2, 1), indices: Int32Array.of(0, 1), data: Float64Array.of(1, 1) }, [1, 2]),
+      /regression: X.indptr decreases at row 1/,
+    ],
+    [
+      'a CSR index out of range in predict',
+      () => new LinearRegression().fit([[1], [2]], [1, 2]).predict({ rows: 1, cols: 1, indptr: Int32Array.of(0, 1), indices: Int32Array.of(3), data: Float64Array.of(1) }),
+      /regression: X has column index 3 at row 0, outside 0..0/,
     ],
     [
       'a CSR index out of range',

@@ -187,6 +187,16 @@ describe('DictVectorizer', () => {
       (v: DictVectorizer) => v.fit({ a: { codes: Int32Array.of(0, 2), labels: ['x', 'y'] } }),
       /vectorize: column 'a' row 1 has code 2, outside its 2 labels/,
     ],
+    [
+      'a bad code in transform',
+      (v: DictVectorizer) => v.fit({ a: categorical(Int32Array.of(1)) }).transform({ a: { codes: Int32Array.of(1, -1), labels: ['0', '1'] } }),
+      /vectorize: column 'a' row 1 has code -1, outside its 2 labels/,
+    ],
+    [
+      'a bad code with sort: false',
+      () => new DictVectorizer({ sort: false }).fit({ a: { codes: Int32Array.of(0, 1), labels: ['x'] } }),
+      /vectorize: column 'a' row 1 has code 1, outside its 1 labels/,
+    ],
     ['an object value', (v: DictVectorizer) => v.fit([{ a: {} as unknown as string }]), /vectorize: record 0 has an unsupported value for 'a' \(object\)/],
     ['a column of another type', (v: DictVectorizer) => v.fit({ a: [1, 2] as unknown as Float64Array }), /vectorize: column 'a' is neither/],
   ])('rejects %s with a clear error', (_, act, message) => {

@@ -2,7 +2,7 @@
 that test/parity.test.ts holds the TypeScript library to.
 
 Nothing here shares code with the TypeScript. For each design (a training and a
-validation parquet file in test/reference/data/) it reads the file, computes the
+validation parquet file in test/reference/trips/) it reads the file, computes the
 duration in minutes, drops rows with a null in the five needed columns, keeps
 1 <= duration <= 60, one-hot encodes PULocationID / DOLocationID as strings with
 DictVectorizer (plus trip_distance), fits LinearRegression and scores RMSE, as the
@@ -56,20 +56,20 @@ DESIGNS = [
     {
         "name": "base",
         "description": "Two 10,000-row months with the generator's default quirks (a few huge distances, nulls, out-of-range durations).",
-        "train": "data/yellow_tripdata_2024-01.parquet",
-        "validation": "data/yellow_tripdata_2024-02.parquet",
+        "train": "trips/yellow_tripdata_2024-01.parquet",
+        "validation": "trips/yellow_tripdata_2024-02.parquet",
     },
     {
         "name": "outliers",
         "description": "2% of trips with trip_distance between 1,000 and 300,000 miles in both months: the conditioning test.",
-        "train": "data/yellow_tripdata_2024-03.parquet",
-        "validation": "data/yellow_tripdata_2024-04.parquet",
+        "train": "trips/yellow_tripdata_2024-03.parquet",
+        "validation": "trips/yellow_tripdata_2024-04.parquet",
     },
     {
         "name": "unseen",
         "description": "Training on 500 trips, validating on 10,000: many validation rows have a location never seen in training.",
-        "train": "data/yellow_tripdata_2024-05.parquet",
-        "validation": "data/yellow_tripdata_2024-02.parquet",
+        "train": "trips/yellow_tripdata_2024-05.parquet",
+        "validation": "trips/yellow_tripdata_2024-02.parquet",
     },
 ]
 
