@@ -14,18 +14,28 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { categorical, type Columns } from './columns.js';
 import { loadModel } from './modelFile.js';
-import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainResult } from './pipeline.js';
+import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainOptions, type TrainResult } from './pipeline.js';
 import { MISSING, readTrips, type Trips } from './read.js';
 import type { Color } from './source.js';
 
-/** Where the command writes; tests pass their own streams. */
+/**
+ * Where the command reads and writes; tests pass their own streams.
+ *
+ * @example
+ * await main(['--help'], { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+ */
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
-/** A mistake in the command line (exit code 2), as opposed to a failure while running (exit code 1). */
+/**
+ * A mistake in the command line (exit code 2), as opposed to a failure while running (exit code 1).
+ *
+ * @example
+ * throw new UsageError("taxi-duration: --color must be yellow or green, got 'red'");
+ */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -132,7 +142,7 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
   }
   const metricsToStdout = values['metrics-json'] === '-';
   const progress = values.quiet || metricsToStdout ? undefined : new Progress(io.stderr, values.verbose ?? false);
-  const result = await offlineHint(train({
+  const options: TrainOptions = {
     ...(values.train !== undefined ? { train: values.train } : {}),
     ...(values.val !== undefined ? { val: values.val } : {}),
     ...(values.color !== undefined ? { color: parseColor(values.color) } : {}),
@@ -147,8 +157,8 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
       : {}),
     ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
     ...(progress ? { onProgress: (e: ProgressEvent) => progress.update(e) } : {}),
-  }).finally(() => progress?.end()), !values.synthetic);
-  progress?.end();
+  };
+  const result = await offlineHint(train(options), !options.synthetic).finally(() => progress?.end());
   if (metricsToStdout) {
     io.stdout.write(JSON.stringify(toMetrics(result), null, 2) + '\n');
   } else if (!values.quiet) {
@@ -172,6 +182,10 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
     throw new UsageError(`${NAME}: predict needs a parquet file or JSON records piped on stdin (see predict --help)`);
   }
   const { vectorizer, model, metadata } = await loadModel(modelPath);
+  if (metadata.synthetic === true) {
+    // Predictions go to stdout; the reminder goes where a human sees it and a pipe does not.
+    io.stderr.write(`predict: note: ${modelPath} was trained on SYNTHETIC (generated) data\n`);
+  }
   const categoricalNames = stringList(metadata, 'categorical') ?? ['PULocationID', 'DOLocationID'];
   const numericalNames = stringList(metadata, 'numerical') ?? ['trip_distance'];
 
@@ -266,6 +280,10 @@ class Progress {
   }
 }
 
+function label(split: TrainResult['train']): string {
+  return split.generated ? `${split.source} (synthetic)` : split.source;
+}
+
 function renderBar(fraction: number, width = 24): string {
   const f = Math.min(1, Math.max(0, fraction));
   const full = Math.round(f * width);
@@ -281,7 +299,7 @@ function renderBar(fraction: number, width = 24): string {
 export function summary(r: TrainResult): string {
   const rows: [string, string, string][] = [
     ['', 'train', 'val'],
-    ['source', r.train.source, r.val.source],
+    ['source', label(r.train), label(r.val)],
     ['rows read', int(r.train.rowsRead), int(r.val.rowsRead)],
     ['rows kept', int(r.train.rowsKept), int(r.val.rowsKept)],
     ['RMSE (min)', r.train.rmse.toFixed(3), r.val.rmse.toFixed(3)],

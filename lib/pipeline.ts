@@ -7,7 +7,7 @@
  * can call it too and get the fitted vectorizer and model back.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
@@ -22,12 +22,22 @@ import { LinearRegression } from './regression.js';
 import { defaultCacheDir, fetchTrips, parseMonth, type Color } from './source.js';
 import { DictVectorizer } from './vectorize.js';
 
-/** The pipeline's stages, in order; `seconds` in the result has one entry per stage. */
+/**
+ * The pipeline's stages, in order; `seconds` in the result has one entry per stage.
+ *
+ * @example
+ * for (const stage of STAGES) console.log(stage, result.seconds[stage]);
+ */
 export const STAGES = ['fetch', 'read', 'clean', 'vectorize', 'fit', 'evaluate', 'plot', 'save'] as const;
 /** One stage of {@link train}. */
 export type Stage = (typeof STAGES)[number];
 
-/** A progress report from {@link train}; the CLI draws bars from these, notebooks may log them. */
+/**
+ * A progress report from {@link train}; the CLI draws bars from these, notebooks may log them.
+ *
+ * @example
+ * await train({ onProgress: (e) => { if (e.done) console.log(e.message); } });
+ */
 export interface ProgressEvent {
   /** The stage running. */
   stage: Stage;
@@ -41,7 +51,12 @@ export interface ProgressEvent {
   done?: boolean;
 }
 
-/** Options of {@link train}; every field has the course's default. */
+/**
+ * Options of {@link train}; every field has the course's default.
+ *
+ * @example
+ * const options: TrainOptions = { train: '2023-01', val: '2023-02', color: 'green', outDir: 'build/models' };
+ */
 export interface TrainOptions {
   /** Training data: a month `YYYY-MM`, a local parquet path or an http(s) URL. Default `2024-01`. */
   train?: string;
@@ -130,7 +145,12 @@ export interface TrainResult {
 /** The JSON document written by `metricsJson`: {@link TrainResult} without the fitted objects. */
 export type TrainMetrics = Omit<TrainResult, 'vectorizer' | 'model'> & { version: 1; note?: string };
 
-/** The label put on everything trained on generated data. */
+/**
+ * The label put on everything trained on generated data (summary, metrics JSON, model metadata).
+ *
+ * @example
+ * if (result.synthetic) console.warn(SYNTHETIC_NOTE);
+ */
 export const SYNTHETIC_NOTE =
   'SYNTHETIC DATA: generated TLC-shaped trips, not real NYC taxi data; these numbers say nothing about real trips.';
 
@@ -175,7 +195,12 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   const metricsPath = o.metricsJson === undefined ? null : resolve(o.metricsJson);
   // Fail before minutes of work, not after: every output folder must take a file now.
   await ensureWritableDir(o.outDir, '--out');
-  if (metricsPath !== null) await ensureWritableDir(dirname(metricsPath), '--metrics-json');
+  if (metricsPath !== null) {
+    if (existsSync(metricsPath) && statSync(metricsPath).isDirectory()) {
+      throw new Error(`pipeline: metrics file ${metricsPath} is a folder; give --metrics-json a file path`);
+    }
+    await ensureWritableDir(dirname(metricsPath), '--metrics-json');
+  }
 
   // Download (or find) both months first, so a bad val source fails before minutes of training.
   const trainPath = await timed('fetch', () => fetchSource('train', o.train, o, progress));
@@ -306,7 +331,11 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
     model,
   };
   if (metricsPath !== null) {
-    await writeFileAtomic(metricsPath, JSON.stringify(toMetrics(result), null, 2) + '\n');
+    try {
+      await writeFileAtomic(metricsPath, JSON.stringify(toMetrics(result), null, 2) + '\n');
+    } catch (error) {
+      throw new Error(`pipeline: could not write metrics to ${metricsPath}: ${(error as Error).message}`, { cause: error });
+    }
   }
   return result;
 }

@@ -80,7 +80,12 @@ interface Mode {
 
 const MODES: Mode[] = [
   { name: 'renderer', chart: '.jp-OutputArea-output.jp-RenderedPlotly.js-plotly-plot', disabled: [] },
-  { name: 'html', chart: '.jp-OutputArea-output[data-mime-type="text/html"] .taxi-duration-figure.js-plotly-plot', disabled: ['jupyterlab-plotly'] },
+  {
+    name: 'html',
+    chart: '.jp-OutputArea-output[data-mime-type="text/html"] .taxi-duration-figure.js-plotly-plot',
+    // The package's mime renderer has a plugin id outside its package name: disable both.
+    disabled: ['jupyterlab-plotly', '@jupyterlab/plotly-extension:factory'],
+  },
 ];
 
 /** Starts JupyterLab with its own config, settings and workspace folders (nothing of the user's leaks in). */
@@ -163,6 +168,12 @@ async function checkLab(mode: Mode, context: BrowserContext, url: string, token:
   await page.screenshot({ path: join(shots, `${basename(notebook, '.ipynb')}-${mode.name}.png`) });
   await page.locator(table).first().scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, `${basename(notebook, '.ipynb')}-${mode.name}-table.png`) });
+  // The course's chart, when the notebook has it: predicted against actual durations.
+  const course = page.locator(mode.chart).filter({ hasText: 'Predicted vs actual' }).first();
+  if ((await course.count()) > 0) {
+    await course.scrollIntoViewIfNeeded();
+    await course.screenshot({ path: join(shots, `${basename(notebook, '.ipynb')}-${mode.name}-predicted-vs-actual.png`) });
+  }
   console.log(`✔ JupyterLab (${mode.name}): ${figures} plotly charts drawn, table with ${rows} rows`);
   await page.close();
   return errors;

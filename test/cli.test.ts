@@ -247,6 +247,7 @@ describe('taxi-duration: end to end against a local TLC server', () => {
     expect(metrics.train.generated).toBe(true);
     expect(metrics.note).toMatch(/^SYNTHETIC DATA/);
     expect(run.stdout).toMatch(/^SYNTHETIC DATA/);
+    expect(run.stdout).toMatch(/^source +2024-01 \(synthetic\) +2024-02 \(synthetic\)$/m);
     expect(metrics.train.source).toBe('2024-01');
     expect(metrics.val.source).toBe('2024-02');
     expect(metrics.train.rowsRead).toBe(30_000);
@@ -314,6 +315,7 @@ describe('taxi-duration: end to end against a local TLC server', () => {
       ];
       const r = await cli(['predict', '--model', join(out, 'lin_reg.json')], { stdin: JSON.stringify(records) });
       expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/^predict: note: .*lin_reg\.json was trained on SYNTHETIC \(generated\) data\n$/);
       const got = r.stdout.trim().split('\n').map(Number);
       // By hand from the model file: intercept + one-hot coefficients + distance × its coefficient.
       const expected = [

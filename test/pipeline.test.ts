@@ -134,6 +134,10 @@ describe('train: options and failures', () => {
     await expect(
       train({ synthetic: true, syntheticRows: 1000, cacheDir: cache, outDir: join(dir, 'ok'), metricsJson: join(file, 'm.json') }),
     ).rejects.toThrow(/choose another --metrics-json$/);
+    await expect(
+      train({ synthetic: true, syntheticRows: 1000, cacheDir: cache, outDir: join(dir, 'ok'), metricsJson: dir }),
+    ).rejects.toThrow(/^pipeline: metrics file .* is a folder; give --metrics-json a file path$/);
+    expect(existsSync(cache)).toBe(false);
   });
 
   it('fails on no rows left and keeps the earlier model byte for byte; no temp files left', async () => {
