@@ -13,7 +13,7 @@
 # Re-running it is harmless: each step checks before it acts.
 #
 # Environment: PYTHON (default python3) picks the interpreter for the venv;
-# PIP_INSTALL_ARGS (default "--retries 0 --timeout 5") is passed to pip: with local
+# TAXI_PIP_ARGS (default "--retries 0 --timeout 5") is passed to pip: with local
 # wheel indexes a dead network fails fast instead of retrying pypi.org for minutes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,8 +50,8 @@ stamp=.venv/.requirements.sha256
 want="$(sha256sum environment/requirements.txt | cut -d' ' -f1)"
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   say "pip install -r environment/requirements.txt"
-  # shellcheck disable=SC2086  # PIP_INSTALL_ARGS is a list of flags
-  .venv/bin/python -m pip install --quiet ${PIP_INSTALL_ARGS---retries 0 --timeout 5} -r environment/requirements.txt
+  # shellcheck disable=SC2086  # TAXI_PIP_ARGS is a list of flags
+  .venv/bin/python -m pip install --quiet ${TAXI_PIP_ARGS---retries 0 --timeout 5} -r environment/requirements.txt
   echo "$want" > "$stamp"
 else
   say "Python packages up to date (.venv)"

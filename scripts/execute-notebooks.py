@@ -72,6 +72,14 @@ def run(path: Path, out_dir: Path, kernel: str, timeout: int, html: bool) -> boo
         extra = kernel_stderr.read().strip()
         if extra and not ok:
             print(f"--- kernel stderr ---\n{extra[-8000:]}", file=sys.stderr)
+    # showFigure inlines plotly.js into the first figure of a kernel only: more would bloat the notebook.
+    bundles = sum(
+        "* plotly.js v" in str(o.get("data", {}).get("text/html", ""))
+        for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
+    if bundles > 1:
+        ok = False
+        print(f"\n✘ {path}: plotly.js is inlined {bundles} times; showFigure should inline it once per kernel", file=sys.stderr)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / path.name
     nbformat.write(nb, target)
