@@ -117,7 +117,14 @@ const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd'];
  * Summary of finite values: count, min, max, mean, sample standard deviation.
  * One pass (Welford), so three million values take a few milliseconds.
  */
-function describe(values: ArrayLike<number>): { n: number; min: number; max: number; std: number } {
+interface Summary {
+  n: number;
+  min: number;
+  max: number;
+  std: number;
+}
+
+function describe(values: ArrayLike<number>): Summary {
   let n = 0;
   let mean = 0;
   let m2 = 0;
@@ -153,8 +160,39 @@ function describe(values: ArrayLike<number>): { n: number; min: number; max: num
  * // x: 200 points from 1 - 3h to 3 + 3h; density integrates to about 1
  */
 export function kernelDensity(values: ArrayLike<number>, options: KernelDensityOptions = {}): DensityCurve {
-  const { gridSize = 200, cut = 3 } = options;
   const stats = describe(values);
+  const grid = densityGrid(stats, options);
+  const { lo, step, fine, weights } = grid;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) continue;
+    const t = (v - lo) / step;
+    if (t < 0 || t > fine - 1) continue; // outside an explicit range
+    const j = Math.min(Math.floor(t), fine - 2);
+    const f = t - j;
+    weights[j]! += 1 - f;
+    weights[j + 1]! += f;
+  }
+  return grid.curve();
+}
+
+/** The fine grid of a binned KDE: values are spread onto `weights` (fine points from `lo`, `step` apart), then `curve()`. */
+interface DensityGrid {
+  lo: number;
+  step: number;
+  fine: number;
+  weights: Float64Array;
+  curve: () => DensityCurve;
+}
+
+/**
+ * The binned KDE's grid for one sample whose summary is known. The caller spreads the
+ * values onto `weights` (linear binning, in its own loop) and calls `curve()` to smooth
+ * and resample. Split out of kernelDensity so distributionFigure can bin in the same
+ * pass as its histogram.
+ */
+function densityGrid(stats: Summary, options: KernelDensityOptions): DensityGrid {
+  const { gridSize = 200, cut = 3 } = options;
   if (stats.n === 0) throw new Error('plots: kernelDensity needs at least one finite value, got none');
   if (!Number.isInteger(gridSize) || gridSize < 2) {
     throw new Error(`plots: gridSize must be an integer of at least 2, got ${gridSize}`);
@@ -172,41 +210,34 @@ export function kernelDensity(values: ArrayLike<number>, options: KernelDensityO
   const fine = Math.min(1 << 14, Math.max(gridSize, Math.ceil(((hi - lo) / h) * 4) + 1));
   const step = (hi - lo) / (fine - 1);
   const weights = new Float64Array(fine);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!Number.isFinite(v)) continue;
-    const t = (v - lo) / step;
-    if (t < 0 || t > fine - 1) continue; // outside an explicit range
-    const j = Math.min(Math.floor(t), fine - 2);
-    const f = t - j;
-    weights[j]! += 1 - f;
-    weights[j + 1]! += f;
-  }
-  // Kernel truncated at 5 bandwidths (mass lost below 1e-6).
-  const half = Math.min(fine - 1, Math.ceil((5 * h) / step));
-  const kernel = new Float64Array(2 * half + 1);
-  const norm = 1 / (stats.n * h * Math.sqrt(2 * Math.PI));
-  for (let k = -half; k <= half; k++) kernel[k + half] = norm * Math.exp(-0.5 * ((k * step) / h) ** 2);
-  const smooth = new Float64Array(fine);
-  for (let j = 0; j < fine; j++) {
-    const w = weights[j]!;
-    if (w === 0) continue;
-    const from = Math.max(0, j - half);
-    const to = Math.min(fine - 1, j + half);
-    for (let m = from; m <= to; m++) smooth[m]! += w * kernel[m - j + half]!;
-  }
-  // Resample the fine grid onto the requested points (linear interpolation).
-  const x = new Float64Array(gridSize);
-  const density = new Float64Array(gridSize);
-  for (let i = 0; i < gridSize; i++) {
-    const xi = lo + ((hi - lo) * i) / (gridSize - 1);
-    const t = (xi - lo) / step;
-    const j = Math.min(Math.floor(t), fine - 2);
-    const f = t - j;
-    x[i] = xi;
-    density[i] = smooth[j]! * (1 - f) + smooth[j + 1]! * f;
-  }
-  return { x, density, bandwidth: h, count: stats.n };
+  const curve = (): DensityCurve => {
+    // Kernel truncated at 5 bandwidths (mass lost below 1e-6).
+    const half = Math.min(fine - 1, Math.ceil((5 * h) / step));
+    const kernel = new Float64Array(2 * half + 1);
+    const norm = 1 / (stats.n * h * Math.sqrt(2 * Math.PI));
+    for (let k = -half; k <= half; k++) kernel[k + half] = norm * Math.exp(-0.5 * ((k * step) / h) ** 2);
+    const smooth = new Float64Array(fine);
+    for (let j = 0; j < fine; j++) {
+      const w = weights[j]!;
+      if (w === 0) continue;
+      const from = Math.max(0, j - half);
+      const to = Math.min(fine - 1, j + half);
+      for (let m = from; m <= to; m++) smooth[m]! += w * kernel[m - j + half]!;
+    }
+    // Resample the fine grid onto the requested points (linear interpolation).
+    const x = new Float64Array(gridSize);
+    const density = new Float64Array(gridSize);
+    for (let i = 0; i < gridSize; i++) {
+      const xi = lo + ((hi - lo) * i) / (gridSize - 1);
+      const t = (xi - lo) / step;
+      const j = Math.min(Math.floor(t), fine - 2);
+      const f = t - j;
+      x[i] = xi;
+      density[i] = smooth[j]! * (1 - f) + smooth[j + 1]! * f;
+    }
+    return { x, density, bandwidth: h, count: stats.n };
+  };
+  return { lo, step, fine, weights, curve };
 }
 
 /**
@@ -223,9 +254,8 @@ export function densityHistogram(
   bins: number,
   range: readonly [number, number],
 ): { edges: Float64Array; density: Float64Array; count: number } {
+  checkBins(bins, range);
   const [lo, hi] = range;
-  if (!Number.isInteger(bins) || bins < 1) throw new Error(`plots: bins must be a positive integer, got ${bins}`);
-  if (!(hi > lo)) throw new Error(`plots: histogram range must be increasing, got [${lo}, ${hi}]`);
   const counts = new Float64Array(bins);
   const scale = bins / (hi - lo);
   let count = 0;
@@ -235,6 +265,21 @@ export function densityHistogram(
     counts[Math.min(bins - 1, Math.floor((v - lo) * scale))]! += 1;
     count++;
   }
+  return histogramDensity(counts, count, range);
+}
+
+function checkBins(bins: number, [lo, hi]: readonly [number, number]): void {
+  if (!Number.isInteger(bins) || bins < 1) throw new Error(`plots: bins must be a positive integer, got ${bins}`);
+  if (!(hi > lo)) throw new Error(`plots: histogram range must be increasing, got [${lo}, ${hi}]`);
+}
+
+/** Bin counts (of `count` values in range) to densityHistogram's result. */
+function histogramDensity(
+  counts: Float64Array,
+  count: number,
+  [lo, hi]: readonly [number, number],
+): { edges: Float64Array; density: Float64Array; count: number } {
+  const bins = counts.length;
   const width = (hi - lo) / bins;
   const edges = Float64Array.from({ length: bins + 1 }, (_, i) => lo + i * width);
   const density = counts.map((c) => (count > 0 ? c / (count * width) : 0));
@@ -264,17 +309,42 @@ export function distributionFigure(series: readonly Series[], options: Distribut
   if (series.length === 0) throw new Error('plots: distributionFigure needs at least one series, got none');
   let lo = Infinity;
   let hi = -Infinity;
-  for (const s of series) {
+  const summaries = series.map((s) => {
     const d = describe(s.values);
     if (d.n === 0) throw new Error(`plots: series '${s.name}' has no finite values (length ${s.values.length})`);
     lo = Math.min(lo, d.min);
     hi = Math.max(hi, d.max);
-  }
+    return d;
+  });
   const range: readonly [number, number] = options.range ?? (hi > lo ? [lo, hi] : [lo - 0.5, hi + 0.5]);
   const data: Trace[] = [];
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length]!;
-    const hist = densityHistogram(s.values, bins, range);
+    // One pass per series fills both the histogram and the density curve's grid
+    // (the same arithmetic as densityHistogram and kernelDensity, value by value).
+    checkBins(bins, range);
+    const [hLo, hHi] = range;
+    const counts = new Float64Array(bins);
+    const scale = bins / (hHi - hLo);
+    let inRange = 0;
+    const grid = curves ? densityGrid(summaries[i]!, { gridSize }) : undefined;
+    const { lo: gLo, step, fine, weights } = grid ?? { lo: 0, step: 1, fine: 0, weights: new Float64Array(0) };
+    const values = s.values;
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k]!;
+      if (v >= hLo && v <= hHi) {
+        counts[Math.min(bins - 1, Math.floor((v - hLo) * scale))]! += 1;
+        inRange++;
+      }
+      if (fine === 0 || !Number.isFinite(v)) continue;
+      const t = (v - gLo) / step;
+      if (t < 0 || t > fine - 1) continue;
+      const j = Math.min(Math.floor(t), fine - 2);
+      const f = t - j;
+      weights[j]! += 1 - f;
+      weights[j + 1]! += f;
+    }
+    const hist = histogramDensity(counts, inRange, range);
     const width = (range[1] - range[0]) / bins;
     data.push({
       type: 'bar',
@@ -287,8 +357,8 @@ export function distributionFigure(series: readonly Series[], options: Distribut
       opacity: 0.4,
       hovertemplate: `${s.name}: %{y:.4f}<extra></extra>`,
     });
-    if (curves) {
-      const kde = kernelDensity(s.values, { gridSize });
+    if (grid) {
+      const kde = grid.curve();
       data.push({
         type: 'scatter',
         mode: 'lines',

@@ -18,16 +18,16 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { parquetMetadata, parquetSchema } from 'hyparquet';
-import type { ColumnMetaData, CompressionCodec, FileMetaData, PageHeader, SchemaElement, SchemaTree } from 'hyparquet';
+import type { ColumnMetaData, CompressionCodec, Compressors, FileMetaData, PageHeader, SchemaElement, SchemaTree } from 'hyparquet';
+// hyparquet's modules one by one, not its index: the index also loads row assembly, queries,
+// geometry and more, which this reader never uses (about 20 ms of every command's start-up).
 import { parquetHeader } from 'hyparquet/src/column.js';
 import { decompressPage } from 'hyparquet/src/datapage.js';
 import { deltaBinaryUnpack } from 'hyparquet/src/delta.js';
 import { byteStreamSplit, readRleBitPackedHybrid } from 'hyparquet/src/encoding.js';
+import { parquetMetadata, parquetSchema } from 'hyparquet/src/metadata.js';
 import { readPlain } from 'hyparquet/src/plain.js';
-import { compressors } from 'hyparquet-compressors';
-import type { Compressors } from 'hyparquet';
-import { zstdWasm } from './zstd.js';
+import { zstdPageDecompressor } from './zstd.js';
 
 /** Which of the five needed values are missing in a row: one bit per column. */
 export const MISSING = {
@@ -77,35 +77,60 @@ export interface Trips {
 export interface ReadTripsOptions {
   /** Read at most this many rows (whole row groups are decoded, then cut). Default: all rows. */
   limit?: number;
+  /**
+   * Called once before decoding (`rowsDone` 0) and after each row group with the rows
+   * decoded so far and the rows that will be read in all (`limit` or the file's count),
+   * so a caller can draw a progress bar. A TLC month has about three row groups.
+   */
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
 }
 
-let decompressorsReady: Promise<Compressors> | undefined;
+let allCompressors: Promise<Compressors> | undefined;
 
 /**
- * hyparquet-compressors' decompressors, with ZSTD (every TLC file since 2023)
- * replaced by the reference zstd compiled to wasm: about twice as fast as the
- * pure-JS fzstd on these pages. Falls back to fzstd if the wasm cannot load.
+ * hyparquet-compressors' decompressors (SNAPPY, GZIP, BROTLI, LZ4 and the pure-JS
+ * fzstd), loaded only when a file needs one: TLC files since 2023 are ZSTD, which
+ * the wasm build decodes, and loading them all costs about 50 ms of start-up.
  */
-function loadDecompressors(): Promise<Compressors> {
-  decompressorsReady ??= (async () => {
+function loadCompressors(): Promise<Compressors> {
+  allCompressors ??= import('hyparquet-compressors').then((m) => m.compressors);
+  return allCompressors;
+}
+
+/** Thrown by the wasm ZSTD decompressor so that readTrips can retry the chunk with fzstd. */
+class WasmZstdError extends Error {}
+
+/**
+ * The decompressors for one file's needed chunks. ZSTD (every TLC file since 2023)
+ * goes to the reference zstd compiled to wasm, about twice as fast as the pure-JS
+ * fzstd on these pages; other codecs, and ZSTD when the wasm cannot load or rejects
+ * a frame, go to hyparquet-compressors.
+ */
+async function decompressorsFor(codecs: ReadonlySet<CompressionCodec>, useWasmZstd: boolean): Promise<Compressors> {
+  const needsOthers = [...codecs].some((c) => c !== 'UNCOMPRESSED' && c !== 'ZSTD');
+  let zstd: Awaited<ReturnType<typeof zstdPageDecompressor>> | undefined;
+  if (codecs.has('ZSTD') && useWasmZstd) {
     try {
-      const zstd = await zstdWasm();
-      const fallback = compressors.ZSTD!;
-      return {
-        ...compressors,
-        ZSTD: (input: Uint8Array, outputLength: number) => {
-          try {
-            return zstd.decompress(input, { defaultHeapSize: outputLength });
-          } catch {
-            return fallback(input, outputLength); // a frame the wasm build rejects: let fzstd say why
-          }
-        },
-      };
+      zstd = await zstdPageDecompressor();
     } catch {
-      return compressors;
+      zstd = undefined;
     }
-  })();
-  return decompressorsReady;
+  }
+  const others = needsOthers || (codecs.has('ZSTD') && !zstd) ? await loadCompressors() : {};
+  if (!zstd) return others;
+  const wasm = zstd;
+  return {
+    ...others,
+    // A view into the wasm memory, valid until the next page: decodeChunk decodes each page
+    // (and copies dictionaries) before it decompresses the next.
+    ZSTD: (input: Uint8Array, outputLength: number) => {
+      try {
+        return wasm(input, outputLength);
+      } catch (error) {
+        throw new WasmZstdError((error as Error).message);
+      }
+    },
+  };
 }
 
 const MICROS_PER_UNIT = { MILLIS: 1000, MICROS: 1, NANOS: 0.001 } as const;
@@ -146,77 +171,204 @@ interface ColumnPlan {
  * trips.pickup[0];        // 1704068404000000 (µs: 2024-01-01T00:57:55)
  */
 export async function readTrips(path: string, options: ReadTripsOptions = {}): Promise<Trips> {
-  const decompressors = await loadDecompressors();
+  let columns: TripBuffers | undefined;
+  let timestampColumns: readonly [string, string] = ['', ''];
+  let n = 0;
+  let rowGroups = 0;
+  for await (const group of decodeRowGroups(path, options, (totalRows, _largestGroup, names) => {
+    columns = allocateBuffers(totalRows);
+    timestampColumns = names;
+    return (rowStart) => ({ buffers: columns!, offset: rowStart });
+  })) {
+    n = group.rowStart + group.rows;
+    rowGroups++;
+  }
+  const all = columns!;
+  const cut = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => (n === a.length ? a : (a.slice(0, n) as T));
+  const missing = cut(all.missing);
+  return {
+    source: path,
+    length: n,
+    pickup: cut(all.pickup),
+    dropoff: cut(all.dropoff),
+    PULocationID: cut(all.PULocationID),
+    DOLocationID: cut(all.DOLocationID),
+    trip_distance: cut(all.trip_distance),
+    missing,
+    nullCounts: countNulls(missing),
+    timestampColumns,
+    rowGroups,
+  };
+}
+
+/** One row group's trips, as {@link readTripGroups} yields them. */
+export interface TripGroup extends Trips {
+  /** Index in the file of this group's first row. */
+  readonly rowStart: number;
+  /** Rows that will be read from the file in all (`limit` or the file's row count). */
+  readonly totalRows: number;
+}
+
+/**
+ * Reads the same columns as {@link readTrips}, one row group at a time, for callers that
+ * reduce or filter as they go and never need the whole file's raw columns at once.
+ *
+ * Each yielded group is a {@link Trips} of that group's rows (`rowGroups` 1, `nullCounts`
+ * of the group) plus its `rowStart` and the `totalRows` to expect. The columns are views
+ * into buffers that are reused for the next group, so a TLC month needs about 35 MB
+ * instead of 100 MB: copy out what you keep before asking for the next group.
+ * Concatenating the groups gives exactly what readTrips returns.
+ *
+ * @throws Error (`read: <file>: ...`) as {@link readTrips}, from the first `next()`
+ *   for a bad file and from the group where a corrupt page is found.
+ * @example
+ * let kept = 0;
+ * for await (const group of readTripGroups('data/yellow_tripdata_2024-01.parquet')) {
+ *   for (let i = 0; i < group.length; i++) if (group.missing[i] === 0) kept++;
+ * }
+ */
+export async function* readTripGroups(path: string, options: ReadTripsOptions = {}): AsyncGenerator<TripGroup, void, undefined> {
+  let scratch: TripBuffers | undefined;
+  let totalRows = 0;
+  for await (const group of decodeRowGroups(path, options, (total, largestGroup) => {
+    totalRows = Math.min(total, options.limit ?? Infinity);
+    scratch = allocateBuffers(largestGroup);
+    return () => {
+      scratch!.missing.fill(0); // decoding only sets the bits of nulls
+      return { buffers: scratch!, offset: 0 };
+    };
+  })) {
+    const b = scratch!;
+    const n = group.rows;
+    const missing = b.missing.subarray(0, n);
+    yield {
+      source: path,
+      length: n,
+      pickup: b.pickup.subarray(0, n),
+      dropoff: b.dropoff.subarray(0, n),
+      PULocationID: b.PULocationID.subarray(0, n),
+      DOLocationID: b.DOLocationID.subarray(0, n),
+      trip_distance: b.trip_distance.subarray(0, n),
+      missing,
+      nullCounts: countNulls(missing),
+      timestampColumns: group.timestampColumns,
+      rowGroups: 1,
+      rowStart: group.rowStart,
+      totalRows,
+    };
+  }
+}
+
+/** The five decoded columns and the missing bits, for a whole file or one row group. */
+interface TripBuffers {
+  pickup: Float64Array;
+  dropoff: Float64Array;
+  PULocationID: Int32Array;
+  DOLocationID: Int32Array;
+  trip_distance: Float64Array;
+  missing: Uint8Array;
+}
+
+function allocateBuffers(rows: number): TripBuffers {
+  return {
+    pickup: new Float64Array(rows),
+    dropoff: new Float64Array(rows),
+    PULocationID: new Int32Array(rows),
+    DOLocationID: new Int32Array(rows),
+    trip_distance: new Float64Array(rows),
+    missing: new Uint8Array(rows),
+  };
+}
+
+function countNulls(missing: Uint8Array): Record<TripColumn, number> {
+  const nullCounts = { pickup: 0, dropoff: 0, PULocationID: 0, DOLocationID: 0, trip_distance: 0 };
+  for (let i = 0; i < missing.length; i++) {
+    const m = missing[i]!;
+    if (m === 0) continue;
+    if (m & 1) nullCounts.pickup++;
+    if (m & 2) nullCounts.dropoff++;
+    if (m & 4) nullCounts.PULocationID++;
+    if (m & 8) nullCounts.DOLocationID++;
+    if (m & 16) nullCounts.trip_distance++;
+  }
+  return nullCounts;
+}
+
+/**
+ * Where a row group is decoded: `setup(totalRows, largestGroup)` is called once the footer is
+ * read and returns, per row group, the buffers and the row offset within them.
+ */
+type BufferSetup = (
+  totalRows: number,
+  largestGroup: number,
+  timestampColumns: readonly [string, string],
+) => (rowStart: number) => { buffers: TripBuffers; offset: number };
+
+/**
+ * The reading loop shared by readTrips and readTripGroups: validates the file, then decodes
+ * the needed chunks of each row group into the buffers `setup` gives, yielding after each
+ * group its first row and its row count (cut at `limit`).
+ */
+async function* decodeRowGroups(
+  path: string,
+  options: ReadTripsOptions,
+  setup: BufferSetup,
+): AsyncGenerator<{ rowStart: number; rows: number; timestampColumns: readonly [string, string] }, void, undefined> {
   const file = await openParquet(path);
   try {
     const metadata = await readFooter(file, path);
     const plans = planColumns(metadata, path);
-    const totalRows = Number(metadata.num_rows);
-    const limit = Math.min(totalRows, options.limit ?? Infinity);
-
-    const pickup = new Float64Array(totalRows);
-    const dropoff = new Float64Array(totalRows);
-    const pu = new Int32Array(totalRows);
-    const dof = new Int32Array(totalRows);
-    const distance = new Float64Array(totalRows);
-    const missing = new Uint8Array(totalRows);
-    const outputs: Record<TripColumn, Float64Array | Int32Array> = {
-      pickup,
-      dropoff,
-      PULocationID: pu,
-      DOLocationID: dof,
-      trip_distance: distance,
-    };
+    const fileRows = Number(metadata.num_rows);
+    const limit = Math.min(fileRows, options.limit ?? Infinity);
+    const codecs = new Set<CompressionCodec>();
+    let largestGroup = 0;
+    for (const rowGroup of metadata.row_groups) {
+      for (const plan of plans) codecs.add(rowGroup.columns[plan.chunkIndex]!.meta_data!.codec);
+      largestGroup = Math.max(largestGroup, Number(rowGroup.num_rows));
+    }
+    let decompressors = await decompressorsFor(codecs, true);
+    const timestampColumns = [plans[0]!.name, plans[1]!.name] as const;
+    const bufferFor = setup(fileRows, Math.min(largestGroup, fileRows), timestampColumns);
+    const onProgress = options.onProgress;
+    onProgress?.(0, limit);
 
     let rowStart = 0;
     let rowGroups = 0;
     for (const rowGroup of metadata.row_groups) {
       if (rowStart >= limit) break;
       const groupRows = Number(rowGroup.num_rows);
-      if (rowStart + groupRows > totalRows) {
-        throw new Error(`read: ${path}: row groups hold more rows than the footer's total ${totalRows}; the file is corrupt, fetch it again`);
+      if (rowStart + groupRows > fileRows) {
+        throw new Error(`read: ${path}: row groups hold more rows than the footer's total ${fileRows}; the file is corrupt, fetch it again`);
       }
+      const { buffers, offset } = bufferFor(rowStart);
       for (const plan of plans) {
         const chunk = rowGroup.columns[plan.chunkIndex]?.meta_data;
         if (!chunk) throw new Error(`read: ${path}: row group ${rowGroups} has no metadata for column ${plan.name}; the file is corrupt, fetch it again`);
         const bytes = await readChunkBytes(file, chunk, path);
-        const decoded = decodeChunk(bytes, chunk.codec, decompressors, plan, outputs[plan.column], missing, MISSING[plan.column], rowStart, groupRows, path);
+        const decode = () => decodeChunk(bytes, chunk.codec, decompressors, plan, buffers[plan.column], buffers.missing, MISSING[plan.column], offset, groupRows, path);
+        let decoded: number;
+        try {
+          decoded = decode();
+        } catch (error) {
+          if (!(error instanceof WasmZstdError)) throw error;
+          // A frame the wasm build rejects: decode the file with fzstd from here on, which
+          // either manages or says precisely why the data is bad.
+          decompressors = await decompressorsFor(codecs, false);
+          decoded = decode();
+        }
         if (decoded !== groupRows) {
           throw new Error(`read: ${path}: column ${plan.name} has ${decoded} values in row group ${rowGroups}, expected ${groupRows}; the file is corrupt, fetch it again`);
         }
       }
+      const rows = Math.min(groupRows, limit - rowStart);
+      onProgress?.(rowStart + rows, limit);
+      yield { rowStart, rows, timestampColumns };
       rowStart += groupRows;
       rowGroups++;
     }
     if (rowStart < limit) {
-      throw new Error(`read: ${path}: the footer announces ${totalRows} rows but the row groups hold ${rowStart}; the file is corrupt, fetch it again`);
+      throw new Error(`read: ${path}: the footer announces ${fileRows} rows but the row groups hold ${rowStart}; the file is corrupt, fetch it again`);
     }
-
-    const n = limit;
-    const nullCounts = { pickup: 0, dropoff: 0, PULocationID: 0, DOLocationID: 0, trip_distance: 0 };
-    for (let i = 0; i < n; i++) {
-      const m = missing[i]!;
-      if (m === 0) continue;
-      if (m & 1) nullCounts.pickup++;
-      if (m & 2) nullCounts.dropoff++;
-      if (m & 4) nullCounts.PULocationID++;
-      if (m & 8) nullCounts.DOLocationID++;
-      if (m & 16) nullCounts.trip_distance++;
-    }
-    const cut = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => (n === totalRows ? a : (a.slice(0, n) as T));
-    return {
-      source: path,
-      length: n,
-      pickup: cut(pickup),
-      dropoff: cut(dropoff),
-      PULocationID: cut(pu),
-      DOLocationID: cut(dof),
-      trip_distance: cut(distance),
-      missing: cut(missing),
-      nullCounts,
-      timestampColumns: [plans[0]!.name, plans[1]!.name],
-      rowGroups,
-    };
   } finally {
     await file.handle.close();
   }
@@ -396,9 +548,18 @@ async function readChunkBytes(file: OpenFile, chunk: ColumnMetaData, path: strin
 /** A decoded dictionary, already converted to the output's units. */
 type Dictionary = Float64Array | Int32Array;
 
+/** A position in a page's bytes, as hyparquet's decoders take it. */
+interface Reader {
+  view: DataView;
+  offset: number;
+}
+
 /**
  * Decodes one column chunk into `out[rowStart ..]`, marking nulls in `missing`.
  * Returns the number of rows decoded.
+ *
+ * Pages without nulls (all of them in real 2024 files) are decoded straight into
+ * `out`; only pages with nulls go through a temporary array of their present values.
  */
 function decodeChunk(
   bytes: Uint8Array,
@@ -412,7 +573,7 @@ function decodeChunk(
   groupRows: number,
   path: string,
 ): number {
-  const reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
+  const reader: Reader = { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
   let row = rowStart;
   const end = rowStart + groupRows;
   let dictionary: Dictionary | undefined;
@@ -436,44 +597,47 @@ function decodeChunk(
       // Definition levels (1 = present, 0 = null) and the page's value bytes.
       let numValues: number;
       let levels: Uint8Array | undefined;
-      let valueReader: { view: DataView; offset: number };
+      let nulls = 0;
+      let page: Uint8Array;
+      let valuesAt: number;
       let encoding: string;
       if (header.type === 'DATA_PAGE') {
         const daph = header.data_page_header!;
         numValues = daph.num_values;
         encoding = daph.encoding;
-        const page = decompressPage(pageBytes, header.uncompressed_page_size, codec, decompressors);
-        valueReader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
+        page = decompressPage(pageBytes, header.uncompressed_page_size, codec, decompressors);
+        const levelReader: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
         if (plan.optional) {
           levels = new Uint8Array(numValues);
-          readRleBitPackedHybrid(valueReader, 1, levels);
+          readRleBitPackedHybrid(levelReader, 1, levels);
+          for (let i = 0; i < numValues; i++) nulls += levels[i]! ^ 1;
         }
+        valuesAt = levelReader.offset;
       } else {
         const daph2 = header.data_page_header_v2!;
         numValues = daph2.num_values;
         encoding = daph2.encoding;
         const levelBytes = daph2.repetition_levels_byte_length + daph2.definition_levels_byte_length;
-        if (plan.optional) {
+        // v2 headers count the nulls: a page without any needs no levels decoded.
+        if (plan.optional && daph2.num_nulls > 0) {
           levels = new Uint8Array(numValues);
-          const levelReader = { view: new DataView(pageBytes.buffer, pageBytes.byteOffset + daph2.repetition_levels_byte_length, daph2.definition_levels_byte_length), offset: 0 };
-          if (daph2.num_nulls > 0) readRleBitPackedHybrid(levelReader, 1, levels, daph2.definition_levels_byte_length);
-          else levels.fill(1);
+          const levelReader: Reader = { view: new DataView(pageBytes.buffer, pageBytes.byteOffset + daph2.repetition_levels_byte_length, daph2.definition_levels_byte_length), offset: 0 };
+          readRleBitPackedHybrid(levelReader, 1, levels, daph2.definition_levels_byte_length);
+          for (let i = 0; i < numValues; i++) nulls += levels[i]! ^ 1;
         }
         const compressed = pageBytes.subarray(levelBytes);
         const size = header.uncompressed_page_size - levelBytes;
-        const page = daph2.is_compressed !== false && size > 0 ? decompressPage(compressed, size, codec, decompressors) : compressed;
-        valueReader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
+        page = daph2.is_compressed !== false && size > 0 ? decompressPage(compressed, size, codec, decompressors) : compressed;
+        valuesAt = 0;
       }
       if (row + numValues > end) throw new Error(`a page holds ${numValues} values but only ${end - row} rows remain in the row group`);
 
-      let nulls = 0;
-      if (levels) for (let i = 0; i < numValues; i++) nulls += levels[i]! ^ 1;
       const present = numValues - nulls;
-      const values = decodeValues(valueReader, encoding, present, plan, out, dictionary);
-
       if (nulls === 0) {
-        out.set(values as never, row);
+        decodeValues(page, valuesAt, encoding, present, plan, dictionary, out, row);
       } else {
+        const values = out instanceof Int32Array ? new Int32Array(present) : new Float64Array(present);
+        decodeValues(page, valuesAt, encoding, present, plan, dictionary, values, 0);
         let v = 0;
         for (let i = 0; i < numValues; i++) {
           if (levels![i]) out[row + i] = values[v++]!;
@@ -486,6 +650,7 @@ function decodeChunk(
       row += numValues;
     }
   } catch (error) {
+    if (error instanceof WasmZstdError) throw error; // readTrips retries with fzstd
     throw new Error(`read: ${path}: cannot decode column ${plan.name} at row ${row} (${(error as Error).message}); the file may be corrupt or truncated: fetch it again`);
   }
   return row - rowStart;
@@ -513,76 +678,83 @@ function bigintToMicros(value: bigint, unit: TimeUnit): number {
   return Number(value) * MICROS_PER_UNIT[unit];
 }
 
-/** Decodes `count` non-null values of a page into the output's element type and units. */
+/**
+ * Decodes `count` non-null values starting at `page[at]` into `target[offset ..]`,
+ * in the target's element type and units.
+ *
+ * PLAIN values are copied byte for byte into the target (a memcpy, no DataView call
+ * per value); INT64 is read as two 32-bit halves (no BigInt per value).
+ */
 function decodeValues(
-  reader: { view: DataView; offset: number },
+  page: Uint8Array,
+  at: number,
   encoding: string,
   count: number,
   plan: ColumnPlan,
-  out: Float64Array | Int32Array,
   dictionary: Dictionary | undefined,
-): Float64Array | Int32Array {
-  const asInt = out instanceof Int32Array;
-  const result = asInt ? new Int32Array(count) : new Float64Array(count);
-  if (count === 0) return result;
-  const view = reader.view;
+  target: Float64Array | Int32Array,
+  offset: number,
+): void {
+  if (count === 0) return;
+  const start = page.byteOffset + at;
   if (encoding === 'PLAIN') {
-    const start = view.byteOffset + reader.offset;
-    if (plan.type === 'DOUBLE') {
-      // Copy to an aligned buffer, then view it as doubles: a memcpy instead of a DataView call per value.
-      return new Float64Array(view.buffer.slice(start, start + count * 8));
+    const width = plan.type === 'INT32' || plan.type === 'FLOAT' ? 4 : 8;
+    if (at + count * width > page.byteLength) throw new Error(`a PLAIN page holds fewer than its ${count} values`);
+    const bytes = page.subarray(at, at + count * width);
+    if (plan.type === 'DOUBLE' || plan.type === 'INT32') {
+      // Same element type as the target: copy the bytes in place.
+      new Uint8Array(target.buffer, target.byteOffset + offset * target.BYTES_PER_ELEMENT, bytes.length).set(bytes);
+      return;
     }
     if (plan.type === 'FLOAT') {
-      const floats = new Float32Array(view.buffer.slice(start, start + count * 4));
-      (result as Float64Array).set(floats);
-      return result;
+      const floats = start % 4 === 0 ? new Float32Array(page.buffer, start, count) : new Float32Array(bytes.slice().buffer);
+      target.set(floats, offset);
+      return;
     }
-    if (plan.type === 'INT32') {
-      return new Int32Array(view.buffer.slice(start, start + count * 4));
-    }
-    // INT64 as two 32-bit halves: exact for |value| < 2^53 and no BigInt per value.
-    const words = new Int32Array(view.buffer.slice(start, start + count * 8));
-    int64WordsTo(words, count, plan, result);
-    return result;
+    // INT64: a view of the page as 32-bit words when aligned (always for v2 pages), else an aligned copy.
+    const words = start % 4 === 0 ? new Int32Array(page.buffer, start, count * 2) : new Int32Array(bytes.slice().buffer);
+    int64WordsTo(words, count, plan, target, offset);
+    return;
   }
+  const reader: Reader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: at };
   if (encoding === 'RLE_DICTIONARY' || encoding === 'PLAIN_DICTIONARY') {
     if (!dictionary) throw new Error('dictionary-encoded page without a dictionary page');
-    const bitWidth = view.getUint8(reader.offset++);
+    const bitWidth = reader.view.getUint8(reader.offset++);
     const indexes = new Int32Array(count);
-    if (bitWidth > 0) readRleBitPackedHybrid(reader, bitWidth, indexes, view.byteLength - reader.offset);
+    if (bitWidth > 0) readRleBitPackedHybrid(reader, bitWidth, indexes, reader.view.byteLength - reader.offset);
     const size = dictionary.length;
     for (let i = 0; i < count; i++) {
       const index = indexes[i]!;
       if (index >= size) throw new Error(`dictionary index ${index} out of range ${size}`);
-      result[i] = dictionary[index]!;
+      target[offset + i] = dictionary[index]!;
     }
-    return result;
+    return;
   }
   if (encoding === 'DELTA_BINARY_PACKED') {
     if (plan.type === 'INT32') {
       const ints = new Int32Array(count);
       deltaBinaryUnpack(reader, count, ints);
-      result.set(ints);
-      return result;
+      target.set(ints, offset);
+      return;
     }
     const longs = new BigInt64Array(count);
     deltaBinaryUnpack(reader, count, longs);
-    int64WordsTo(new Int32Array(longs.buffer), count, plan, result);
-    return result;
+    int64WordsTo(new Int32Array(longs.buffer), count, plan, target, offset);
+    return;
   }
   if (encoding === 'BYTE_STREAM_SPLIT') {
     const decoded = byteStreamSplit(reader, count, plan.type, undefined) as ArrayLike<number | bigint>;
-    if (decoded instanceof BigInt64Array) int64WordsTo(new Int32Array(decoded.buffer, decoded.byteOffset, count * 2), count, plan, result);
-    else for (let i = 0; i < count; i++) result[i] = decoded[i] as number;
-    return result;
+    if (decoded instanceof BigInt64Array) int64WordsTo(new Int32Array(decoded.buffer, decoded.byteOffset, count * 2), count, plan, target, offset);
+    else for (let i = 0; i < count; i++) target[offset + i] = decoded[i] as number;
+    return;
   }
   throw new Error(`unsupported encoding ${encoding}`);
 }
 
-/** Little-endian int64 words (lo, hi pairs) to float64 microseconds or int32 IDs. */
-function int64WordsTo(words: Int32Array, count: number, plan: ColumnPlan, result: Float64Array | Int32Array): void {
+/** Little-endian int64 words (lo, hi pairs) to float64 microseconds or int32 IDs, into `result[offset ..]`. */
+function int64WordsTo(words: Int32Array, count: number, plan: ColumnPlan, result: Float64Array | Int32Array, offset: number): void {
   if (result instanceof Int32Array) {
-    for (let i = 0; i < count; i++) result[i] = words[2 * i]!; // IDs are small: the low word is the value
+    for (let i = 0; i < count; i++) result[offset + i] = words[2 * i]!; // IDs are small: the low word is the value
     return;
   }
   const unit = plan.unit;
@@ -591,12 +763,14 @@ function int64WordsTo(words: Int32Array, count: number, plan: ColumnPlan, result
     for (let i = 0; i < count; i++) {
       const lo = words[2 * i]! >>> 0;
       const hi = words[2 * i + 1]!;
-      result[i] = hi * 4294967 + Math.floor((hi * 296 + lo) / 1000);
+      result[offset + i] = hi * 4294967 + Math.floor((hi * 296 + lo) / 1000);
     }
     return;
   }
-  const scale = unit === 'MILLIS' ? 1000 : 1;
-  for (let i = 0; i < count; i++) {
-    result[i] = ((words[2 * i + 1]! * 4294967296) + (words[2 * i]! >>> 0)) * scale;
+  if (unit === 'MILLIS') {
+    for (let i = 0; i < count; i++) result[offset + i] = (words[2 * i + 1]! * 4294967296 + (words[2 * i]! >>> 0)) * 1000;
+    return;
   }
+  // Microseconds (TLC's unit): exact for |value| < 2^53, about ±285 years around 1970.
+  for (let i = 0; i < count; i++) result[offset + i] = words[2 * i + 1]! * 4294967296 + (words[2 * i]! >>> 0);
 }

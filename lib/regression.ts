@@ -25,7 +25,7 @@
  *   the pivoted Cholesky below; ml-matrix's own Cholesky throws on a singular matrix.
  *   ml-matrix solves the small null-space system.
  */
-import { CholeskyDecomposition, Matrix } from 'ml-matrix';
+import { createRequire } from 'node:module';
 import type { CsrMatrix } from './vectorize.js';
 
 /** Options of `LinearRegression` (scikit-learn's names and defaults). */
@@ -195,13 +195,47 @@ export class LinearRegression {
     let index = 0;
     for (const { X, y } of batches) {
       try {
-        total.add(toCsr(X), y);
+        const csr = toCsr(X);
+        total.add(() => [{ X: csr, y }]);
       } catch (error) {
         if (index === 0) throw error;
         throw new Error(`${(error as Error).message} (in batch ${index})`, { cause: error });
       }
       index++;
     }
+    return this.#solve(total);
+  }
+
+  /**
+   * Fits on rows produced a chunk at a time, with bit for bit the result of `fit` on all rows
+   * in one matrix; returns `this`. The fit makes two passes over the rows, so `chunks` is
+   * called twice and must give the same rows, in the same order, both times; only one chunk's
+   * matrix need exist at a time (a month in chunks of 262,144 rows needs about 10 MB of CSR
+   * instead of 120 MB, and never touches fresh memory for a whole-month matrix).
+   *
+   * Unlike `fitBatches`, nothing is merged: the chunks are one batch, so the sums are the
+   * same sums in the same order as `fit`'s.
+   *
+   * @throws Error as `fit` (row numbers count from the first chunk's first row).
+   * @example
+   * const dv = new DictVectorizer().fit(train.features);
+   * const model = new LinearRegression().fitChunks(function* () {
+   *   for (let start = 0; start < train.length; start += 262_144) {
+   *     const end = Math.min(train.length, start + 262_144);
+   *     yield { X: dv.transform(train.features, { start, end }), y: train.duration.subarray(start, end) };
+   *   }
+   * });
+   */
+  fitChunks(chunks: () => Iterable<{ X: DesignMatrix; y: ArrayLike<number> }>): this {
+    const total = new Statistics(this.fitIntercept);
+    total.add(function* () {
+      for (const { X, y } of chunks()) yield { X: toCsr(X), y };
+    });
+    return this.#solve(total);
+  }
+
+  /** Solves the normal equations of the accumulated statistics and stores coef and intercept. */
+  #solve(total: Statistics): this {
     if (total.n === 0) throw new Error('regression: X has no rows; cannot fit a model to nothing');
     const { p, mean, yMean, scatter, cross, sumSq } = total;
     for (let j = 0; j < p; j++) for (let l = j + 1; l < p; l++) scatter[l * p + j] = scatter[j * p + l]!;
@@ -276,52 +310,70 @@ class Statistics {
 
   constructor(readonly center: boolean) {}
 
-  add(X: CsrMatrix, y: ArrayLike<number>): void {
-    checkShape(X);
-    const { rows: n, cols: p, indptr, indices, data } = X;
-    if (this.p === -1) {
-      this.p = p;
-      this.mean = new Float64Array(p);
-      this.scatter = new Float64Array(p * p);
-      this.cross = new Float64Array(p);
-      this.sumSq = new Float64Array(p);
-      this.#batch = new Float64Array(p * p);
-    } else if (p !== this.p) {
-      throw new Error(`regression: this batch has ${p} features but the first had ${this.p}; transform every batch with the same fitted DictVectorizer`);
-    }
-    if (y.length !== n) throw new Error(`regression: X has ${n} rows but y has ${y.length} values`);
-    if (n === 0) return;
-
+  /**
+   * Adds one batch of rows. The batch may come as several chunks (`chunks()` is called twice,
+   * once per pass, and must give the same rows both times): every sum runs over the rows in
+   * order either way, so a chunked batch gives bit for bit the statistics of one matrix.
+   */
+  add(chunks: () => Iterable<{ X: CsrMatrix; y: ArrayLike<number> }>): void {
     // Pass 1: column sums and counts, sum of y; checks the CSR structure and
     // finiteness on the way. Indices must be strictly increasing within a row
     // (scipy's canonical form, which DictVectorizer emits): columns present in every
     // row are found by counting entries.
-    const colSum = new Float64Array(p);
-    const colCount = new Float64Array(p);
-    const sumSq = this.sumSq;
+    let n = 0;
+    let p = this.p;
+    let colSum = new Float64Array(0);
+    let colCount = new Float64Array(0);
     let ySum = 0;
-    for (let i = 0; i < n; i++) {
-      const yi = y[i]!;
-      if (!Number.isFinite(yi)) throw new Error(`regression: y[${i}] is ${yi}; drop or fix non-finite targets before fitting`);
-      ySum += yi;
-      const start = indptr[i]!;
-      const end = indptr[i + 1]!;
-      if (end < start) throw new Error(`regression: X.indptr decreases at row ${i}`);
-      let previous = -1;
-      for (let k = start; k < end; k++) {
-        const v = data[k]!;
-        const j = indices[k]!;
-        if (j <= previous || j >= p) {
-          if (j < 0 || j >= p) throw new Error(`regression: X has column index ${j} at row ${i}, outside 0..${p - 1}`);
-          throw new Error(`regression: X row ${i} has column indices out of order or repeated (${previous}, ${j}); sort and sum duplicates first`);
-        }
-        previous = j;
-        if (!Number.isFinite(v)) throw new Error(`regression: X has ${v} at row ${i}, column ${j}; drop or fix non-finite features before fitting`);
-        colSum[j]! += v;
-        sumSq[j]! += v * v;
-        colCount[j]! += 1;
+    for (const { X, y } of chunks()) {
+      checkShape(X);
+      const { rows, cols, indptr, indices, data } = X;
+      if (this.p === -1) {
+        this.p = p = cols;
+        this.mean = new Float64Array(p);
+        this.scatter = new Float64Array(p * p);
+        this.cross = new Float64Array(p);
+        this.sumSq = new Float64Array(p);
+        this.#batch = new Float64Array(p * p);
+      } else if (cols !== this.p) {
+        throw new Error(`regression: this batch has ${cols} features but the first had ${this.p}; transform every batch with the same fitted DictVectorizer`);
       }
+      if (colSum.length !== p) {
+        colSum = new Float64Array(p);
+        colCount = new Float64Array(p);
+      }
+      if (y.length !== rows) throw new Error(`regression: X has ${rows} rows but y has ${y.length} values`);
+      // Constants for the hot loop (V8 optimises it best on locals that never change).
+      const sums = colSum;
+      const counts = colCount;
+      const sumSq = this.sumSq;
+      const width = cols;
+      const before = n;
+      for (let r = 0; r < rows; r++) {
+        const yi = y[r]!;
+        if (!Number.isFinite(yi)) throw new Error(`regression: y[${before + r}] is ${yi}; drop or fix non-finite targets before fitting`);
+        ySum += yi;
+        const start = indptr[r]!;
+        const end = indptr[r + 1]!;
+        if (end < start) throw new Error(`regression: X.indptr decreases at row ${before + r}`);
+        let previous = -1;
+        for (let k = start; k < end; k++) {
+          const v = data[k]!;
+          const j = indices[k]!;
+          if (j <= previous || j >= width) {
+            if (j < 0 || j >= width) throw new Error(`regression: X has column index ${j} at row ${before + r}, outside 0..${width - 1}`);
+            throw new Error(`regression: X row ${before + r} has column indices out of order or repeated (${previous}, ${j}); sort and sum duplicates first`);
+          }
+          previous = j;
+          if (!Number.isFinite(v)) throw new Error(`regression: X has ${v} at row ${before + r}, column ${j}; drop or fix non-finite features before fitting`);
+          sums[j]! += v;
+          sumSq[j]! += v * v;
+          counts[j]! += 1;
+        }
+      }
+      n += rows;
     }
+    if (n === 0) return;
     const center = this.center;
     const yMean = center ? ySum / n : 0;
     // Shift columns present in every row by their (pass-1) mean, so their centred
@@ -336,21 +388,10 @@ class Statistics {
     const b = new Float64Array(p);
     const shiftedSum = new Float64Array(p);
     let yResidualSum = 0;
-    for (let i = 0; i < n; i++) {
-      const yi = y[i]! - yMean;
-      yResidualSum += yi;
-      const end = indptr[i + 1]!;
-      for (let k = indptr[i]!; k < end; k++) {
-        const j = indices[k]!;
-        const v = data[k]! - shift[j]!;
-        b[j]! += v * yi;
-        shiftedSum[j]! += v;
-        const row = j * p;
-        for (let l = k; l < end; l++) {
-          const jl = indices[l]!;
-          A[row + jl]! += v * (data[l]! - shift[jl]!);
-        }
-      }
+    for (const { X, y } of chunks()) {
+      const { rows, indptr, indices, data } = X;
+      if (y.length !== rows) throw new Error(`regression: X has ${rows} rows but y has ${y.length} values`);
+      yResidualSum = scatterPass(rows, indptr, indices, data, y, yMean, shift, A, b, shiftedSum, p, yResidualSum);
     }
     if (!center) {
       // No intercept: plain sums add up across batches.
@@ -389,6 +430,44 @@ class Statistics {
     this.yMean += (deltaY * n) / total;
     this.n = total;
   }
+}
+
+/**
+ * Statistics.add's pass 2 over one chunk: adds the upper triangle of Σ (x−s)(x−s)ᵀ to A,
+ * Σ (x−s)(y−ȳ) to b and Σ (x−s) to shiftedSum; returns the running Σ (y−ȳ). A function of
+ * its own so that V8 optimises the loop on plain locals whatever the caller's shape.
+ */
+function scatterPass(
+  rows: number,
+  indptr: Int32Array,
+  indices: Int32Array,
+  data: Float64Array,
+  y: ArrayLike<number>,
+  yMean: number,
+  shift: Float64Array,
+  A: Float64Array,
+  b: Float64Array,
+  shiftedSum: Float64Array,
+  p: number,
+  yResidualSum: number,
+): number {
+  for (let i = 0; i < rows; i++) {
+    const yi = y[i]! - yMean;
+    yResidualSum += yi;
+    const end = indptr[i + 1]!;
+    for (let k = indptr[i]!; k < end; k++) {
+      const j = indices[k]!;
+      const v = data[k]! - shift[j]!;
+      b[j]! += v * yi;
+      shiftedSum[j]! += v;
+      const row = j * p;
+      for (let l = k; l < end; l++) {
+        const jl = indices[l]!;
+        A[row + jl]! += v * (data[l]! - shift[jl]!);
+      }
+    }
+  }
+  return yResidualSum;
 }
 
 function isCsr(X: DesignMatrix): X is CsrMatrix {
@@ -494,6 +573,7 @@ export function solveMinimumNorm(C: Float64Array, b: Float64Array, p: number, su
       u[rank + t] = 1;
       for (let a = 0; a < q; a++) if (u[a] !== 0) N[t * p + active[perm[a]!]!] = u[a]! * scale[perm[a]!]!;
     }
+    const { CholeskyDecomposition, Matrix } = mlMatrix();
     const G = new Matrix(k, k);
     const h = new Matrix(k, 1);
     for (let s = 0; s < k; s++) {
@@ -514,6 +594,17 @@ export function solveMinimumNorm(C: Float64Array, b: Float64Array, p: number, su
     }
   }
   return { coef, rank };
+}
+
+let mlMatrixModule: typeof import('ml-matrix') | undefined;
+
+/**
+ * ml-matrix, loaded on first use: only a rank-deficient fit needs it, and loading it
+ * (a CommonJS bundle) costs about 35 ms of every command's start-up otherwise.
+ */
+function mlMatrix(): typeof import('ml-matrix') {
+  mlMatrixModule ??= createRequire(import.meta.url)('ml-matrix') as typeof import('ml-matrix');
+  return mlMatrixModule;
 }
 
 /**

@@ -2,20 +2,95 @@
  * The reference zstd compiled to wasm, loaded once per process.
  *
  * Internal (not re-exported): read.ts decompresses TLC pages with it and
- * synthetic.ts compresses with it. Both must share this one loader: calling the
- * package's `init()` a second time re-instantiates the module under the first
- * caller and corrupts its later output.
+ * synthetic.ts compresses with it. The wasm package is one CommonJS module per
+ * process (per worker thread), shared by every copy of this library that runs
+ * there, and calling its `init()` a second time re-instantiates the wasm under
+ * the first caller: the functions it cached keep using the old instance while
+ * the heap views point at the new one, so every later compress/decompress works
+ * on the wrong memory and files come out corrupt without an error (readers then
+ * fail with "invalid zstd data").
+ *
+ * A module-level "once" is not enough: the built package next to its TypeScript
+ * sources (a script run with tsx that also loads lib/dist), or a test runner
+ * that re-evaluates modules, gives two copies of this file in one process. So
+ * the one initialisation is kept on `globalThis`, and skipped altogether when the
+ * wasm module reports it already ran (initialised by anyone else).
  */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
 type Zstd = typeof import('@bokuweb/zstd-wasm');
 
-let ready: Promise<Zstd> | undefined;
+/** The emscripten module behind the package (its `calledRun` is set once initialised). */
+interface EmscriptenModule {
+  calledRun?: boolean;
+  HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(pointer: number): void;
+  _ZSTD_decompress(dst: number, dstCapacity: number, src: number, srcSize: number): number;
+  _ZSTD_isError(code: number): number;
+}
 
-/** The initialised wasm zstd (compress / decompress), loaded on first use. */
+let emscripten: EmscriptenModule | undefined;
+
+const ONCE = Symbol.for('taxi-duration:zstd-wasm');
+const holder = globalThis as typeof globalThis & { [ONCE]?: Promise<Zstd> };
+
+/** The initialised wasm zstd (compress / decompress), loaded on first use, once per process. */
 export function zstdWasm(): Promise<Zstd> {
-  ready ??= (async () => {
+  holder[ONCE] ??= (async () => {
     const zstd = await import('@bokuweb/zstd-wasm');
-    await zstd.init();
+    // The same CommonJS instance as the package's own `require('./module')` (by file path: the
+    // package's "exports" hides its files from specifiers).
+    const require = createRequire(import.meta.url);
+    const { Module, waitInitialized } = require(join(dirname(require.resolve('@bokuweb/zstd-wasm')), 'module.js')) as {
+      Module: EmscriptenModule;
+      waitInitialized: () => Promise<void>;
+    };
+    if (Module.calledRun) await waitInitialized();
+    else await zstd.init();
+    emscripten = Module;
     return zstd;
   })();
-  return ready;
+  return holder[ONCE];
+}
+
+/**
+ * A ZSTD decompressor for parquet pages that reuses two buffers inside the wasm memory and
+ * returns a view of the output there, valid only until its next call (read.ts decodes each
+ * page before decompressing the next). The package's own `decompress` allocates and frees
+ * both buffers and copies the output out on every call, about a fifth of reading a TLC month.
+ *
+ * The output capacity is the page header's uncompressed size, not the frame's declared
+ * content size, so pages of several frames decompress too.
+ *
+ * @throws Error (`zstd: ...`) from the returned function when the data is not valid zstd or
+ *   does not decompress to `outputLength` bytes.
+ */
+export async function zstdPageDecompressor(): Promise<(input: Uint8Array, outputLength: number) => Uint8Array> {
+  await zstdWasm();
+  const Module = emscripten!;
+  let src = 0;
+  let srcCapacity = 0;
+  let dst = 0;
+  let dstCapacity = 0;
+  return (input, outputLength) => {
+    if (input.length > srcCapacity) {
+      if (src) Module._free(src);
+      srcCapacity = Math.max(input.length, 2 * srcCapacity);
+      src = Module._malloc(srcCapacity);
+    }
+    if (outputLength > dstCapacity) {
+      if (dst) Module._free(dst);
+      dstCapacity = Math.max(outputLength, 2 * dstCapacity);
+      dst = Module._malloc(dstCapacity);
+    }
+    if (!src || !dst) throw new Error(`zstd: out of wasm memory for a page of ${outputLength} bytes`);
+    // HEAPU8 is read after the mallocs: a memory growth replaces it.
+    Module.HEAPU8.set(input, src);
+    const size = Module._ZSTD_decompress(dst, outputLength, src, input.length);
+    if (Module._ZSTD_isError(size)) throw new Error(`zstd: invalid zstd data (error code ${size})`);
+    if (size !== outputLength) throw new Error(`zstd: page decompressed to ${size} bytes, its header says ${outputLength}`);
+    return Module.HEAPU8.subarray(dst, dst + size);
+  };
 }

@@ -122,29 +122,32 @@ export async function checkData(root: string): Promise<Check> {
     // library not built: the build check reports it
   }
   dir = resolve(dir);
+  // fetchTrips caches a month as <dir>/<color>_tripdata_<month>.parquet; the subfolders hold
+  // generated data (synthetic/, bench/), which must not pass for the course's real months.
   const files: string[] = [];
-  const walk = (d: string, depth: number) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      if (entry.isDirectory() && depth < 2) walk(join(d, entry.name), depth + 1);
-      else if (entry.name.endsWith('.parquet')) files.push(entry.name);
-    }
-  };
+  const generated: string[] = [];
   if (existsSync(dir)) {
     try {
       accessSync(dir, constants.W_OK);
     } catch {
       return { name: 'data cache', status: 'fail', detail: `${dir} is not writable`, fix: `fix its permissions or set TAXI_DATA_DIR to a writable folder` };
     }
-    walk(dir, 0);
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isFile() && entry.name.endsWith('.parquet')) files.push(entry.name);
+      else if (entry.isDirectory()) {
+        for (const inner of readdirSync(join(dir, entry.name))) if (inner.endsWith('.parquet')) generated.push(inner);
+      }
+    }
   }
-  const course = ['2024-01', '2024-02'].filter((m) => !files.some((f) => f.includes(`yellow_tripdata_${m}`)));
+  const extra = generated.length > 0 ? ` (and ${generated.length} generated files in subfolders)` : '';
+  const course = ['2024-01', '2024-02'].filter((m) => !files.includes(`yellow_tripdata_${m}.parquet`));
   if (course.length === 0) {
-    return { name: 'data cache', status: 'ok', detail: `${dir}: ${files.length} parquet files, the course's months included`, fix: '' };
+    return { name: 'data cache', status: 'ok', detail: `${dir}: ${files.length} parquet files, the course's months included${extra}`, fix: '' };
   }
   return {
     name: 'data cache',
     status: 'warn',
-    detail: `${dir}: ${files.length} parquet files; yellow ${course.join(', ')} not cached yet`,
+    detail: `${dir}: ${files.length} parquet files${extra}; yellow ${course.join(', ')} not cached yet`,
     fix: 'nothing to do online: the notebooks download them on first run (about 50 MB each); offline, copy the files there or set TAXI_DATA_DIR',
   };
 }

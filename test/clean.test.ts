@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanTrips, readTrips } from '../lib/index.js';
+import { cleanTripGroups, cleanTrips, readTripGroups, readTrips } from '../lib/index.js';
 import type { Trips } from '../lib/index.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
@@ -77,6 +77,43 @@ function trips(rows: { pickup: number; minutes: number; pu?: number; missing?: n
     rowGroups: 1,
   };
 }
+
+describe('cleanTripGroups (row group by row group)', () => {
+  it.each(Object.keys(expected))('gives bit for bit what cleanTrips gives: %s', async (file) => {
+    const path = join(fixtures, file);
+    for (const options of [{}, { minDuration: 0, maxDuration: 1e9 }, { minDuration: 5, maxDuration: 10, pickup: false }]) {
+      const whole = cleanTrips(await readTrips(path), options);
+      const grouped = await cleanTripGroups(readTripGroups(path), options);
+      expect(grouped.stats).toEqual(whole.stats);
+      expect(Object.is(grouped.stats.durationStd, whole.stats.durationStd)).toBe(true);
+      expect(grouped.length).toBe(whole.length);
+      expect(grouped.duration).toEqual(whole.duration);
+      expect(grouped.pickup).toEqual(whole.pickup);
+      expect(grouped.features.trip_distance).toEqual(whole.features.trip_distance);
+      for (const key of ['PULocationID', 'DOLocationID'] as const) {
+        expect(grouped.features[key].codes).toEqual(whole.features[key].codes);
+        expect(grouped.features[key].labels).toEqual(whole.features[key].labels);
+      }
+      expect(grouped.source).toBe(path);
+    }
+  });
+
+  it('leaves pickup empty with pickup: false, in cleanTrips too', async () => {
+    const trips = await readTrips(join(fixtures, Object.keys(expected)[0]!));
+    const clean = cleanTrips(trips, { pickup: false });
+    expect(clean.length).toBeGreaterThan(0);
+    expect(clean.pickup.length).toBe(0);
+    expect(clean.duration).toEqual(cleanTrips(trips).duration);
+  });
+
+  it('names a bad ID as cleanTrips does', async () => {
+    const trips = await readTrips(join(fixtures, Object.keys(expected)[0]!));
+    const bad = { ...trips, PULocationID: trips.PULocationID.map((id, i) => (i === 0 ? -7 : id)), missing: new Uint8Array(trips.length) };
+    const group = { ...bad, rowStart: 0, totalRows: bad.length };
+    expect(() => cleanTrips(bad, { minDuration: -1e12, maxDuration: 1e12 })).toThrow(/got -7 at row 0/);
+    await expect(cleanTripGroups([group], { minDuration: -1e12, maxDuration: 1e12 })).rejects.toThrow(/got -7 at row 0/);
+  });
+});
 
 describe('cleanTrips edge cases', () => {
   it('keeps the inclusive bounds and drops what is outside, negative or null', () => {

@@ -167,3 +167,50 @@ describe('train: options and failures', () => {
     expect(narrow.train.rowsKept).toBe(cleanTrips(await readTrips(a), { minDuration: 5, maxDuration: 30 }).length);
   });
 });
+
+describe('train with the validation month in a worker thread (the built library)', () => {
+  // A worker thread cannot load the TypeScript sources, so this runs lib/dist (`npm test` builds it first).
+  const distIndex = new URL('../lib/dist/index.js', import.meta.url);
+
+  it('gives bit for bit the results of one thread, and of the sources', async () => {
+    if (!existsSync(distIndex)) throw new Error('lib/dist is missing: run `npm run build` first (npm test does)');
+    const lib = (await import(distIndex.href)) as typeof import('../lib/index.js');
+    const common = { train: result.train.path, val: result.val.path, plotName: false as const };
+    const parallelEvents: ProgressEvent[] = [];
+    const parallel = await lib.train({ ...common, outDir: join(dir, 'parallel'), parallel: true, onProgress: (e) => parallelEvents.push(e) });
+    const sequential = await lib.train({ ...common, outDir: join(dir, 'sequential'), parallel: false });
+    if (!('validationThreadSeconds' in parallel)) throw new Error('lib/dist is stale: run `npm run build` first');
+    expect(parallel.validationThreadSeconds, 'the worker ran').not.toBeNull();
+    expect(parallel.validationThreadSeconds!.read).toBeGreaterThan(0);
+    expect(sequential.validationThreadSeconds).toBeNull();
+    for (const run of [parallel, sequential]) {
+      // Same file, counts and RMSE as the sources' in-thread run (which named the months, not the paths).
+      expect({ ...run.val, source: '' }).toEqual({ ...result.val, source: '' });
+      expect({ ...run.train, source: '' }).toEqual({ ...result.train, source: '' });
+      expect(Array.from(run.model.coef)).toEqual(Array.from(result.model.coef));
+      expect(run.model.intercept).toBe(result.model.intercept);
+    }
+    // Stages still end train first, then val, and the read bar reaches 100%.
+    expect(parallelEvents.filter((e) => e.stage === 'read' && e.done).map((e) => e.split)).toEqual(['train', 'val']);
+    expect(parallelEvents.filter((e) => e.stage === 'clean' && e.done).map((e) => e.split)).toEqual(['train', 'val']);
+    const fractions = parallelEvents.filter((e) => e.stage === 'read' && !e.done).map((e) => e.fraction!);
+    expect(fractions.length).toBeGreaterThan(0);
+    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+    expect(fractions.at(-1)).toBe(1);
+    const sum = STAGES.reduce((s, k) => s + parallel.seconds[k], 0);
+    expect(parallel.seconds.total).toBeGreaterThanOrEqual(sum - 1e-6);
+  });
+
+  it('passes a validation month error through unchanged and leaves no worker behind', async () => {
+    if (!existsSync(distIndex)) throw new Error('lib/dist is missing: run `npm run build` first (npm test does)');
+    const lib = (await import(distIndex.href)) as typeof import('../lib/index.js');
+    const bad = join(dir, 'bad-val.parquet');
+    await writeFile(bad, 'not parquet at all');
+    await expect(lib.train({ train: result.train.path, val: bad, outDir: join(dir, 'bad'), parallel: true })).rejects.toThrow(
+      /^read: .*bad-val\.parquet: not a parquet file/,
+    );
+    await expect(
+      lib.train({ train: result.train.path, val: result.val.path, outDir: join(dir, 'bad'), parallel: true, minDuration: 5000, maxDuration: 6000 }),
+    ).rejects.toThrow(/^pipeline: no train rows left/);
+  });
+});

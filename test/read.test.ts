@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MISSING, readTrips, writeSyntheticTrips } from '../lib/index.js';
+import { MISSING, readTripGroups, readTrips, writeSyntheticTrips } from '../lib/index.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 interface Expected {
@@ -70,6 +70,47 @@ describe('readTrips on the committed fixtures (checked against pandas)', () => {
     expect(head.length).toBe(2500);
     expect(head.pickup).toEqual(all.pickup.slice(0, 2500));
     expect(head.nullCounts.pickup).toBe(Array.from(all.missing.slice(0, 2500)).filter((m) => m & MISSING.pickup).length);
+  });
+});
+
+describe('readTrips progress and readTripGroups', () => {
+  it('reports rows done after each row group, ending at the total', async () => {
+    const path = join(dir, 'groups.parquet');
+    await writeSyntheticTrips(path, { month: '2024-04', rows: 2500, seed: 7, rowGroupSize: 1000, quirks: { neededNull: 0.02 } });
+    const calls: [number, number][] = [];
+    const trips = await readTrips(path, { onProgress: (done, total) => calls.push([done, total]) });
+    expect(trips.rowGroups).toBe(3);
+    expect(calls).toEqual([[0, 2500], [1000, 2500], [2000, 2500], [2500, 2500]]);
+    const cut: [number, number][] = [];
+    await readTrips(path, { limit: 1500, onProgress: (done, total) => cut.push([done, total]) });
+    expect(cut).toEqual([[0, 1500], [1000, 1500], [1500, 1500]]);
+  });
+
+  it.each([undefined, 1500])('yields row groups that concatenate to readTrips (limit %s)', async (limit) => {
+    const path = join(dir, 'groups.parquet');
+    const options = limit === undefined ? {} : { limit };
+    const whole = await readTrips(path, options);
+    const seen: Record<'pickup' | 'dropoff' | 'PULocationID' | 'DOLocationID' | 'trip_distance' | 'missing', number[]> = {
+      pickup: [], dropoff: [], PULocationID: [], DOLocationID: [], trip_distance: [], missing: [],
+    };
+    let nulls = 0;
+    for await (const group of readTripGroups(path, options)) {
+      expect(group.rowStart).toBe(seen.pickup.length);
+      expect(group.totalRows).toBe(whole.length);
+      expect(group.timestampColumns).toEqual(whole.timestampColumns);
+      // Copy now: the next group reuses the buffers.
+      for (const key of Object.keys(seen) as (keyof typeof seen)[]) seen[key].push(...group[key]);
+      nulls += group.nullCounts.trip_distance;
+    }
+    for (const key of Object.keys(seen) as (keyof typeof seen)[]) expect(seen[key], key).toEqual(Array.from(whole[key]));
+    expect(nulls).toBe(whole.nullCounts.trip_distance);
+    expect(whole.nullCounts.trip_distance).toBeGreaterThan(0); // the null path is exercised
+  });
+
+  it('fails on a bad file from the first group, with readTrips\' message', async () => {
+    const path = join(dir, 'not-parquet.parquet');
+    await writeFile(path, 'VendorID,tpep_pickup_datetime\n1,2024-01-01\n');
+    await expect(readTripGroups(path).next()).rejects.toThrow(/^read: .*not-parquet\.parquet: not a parquet file/);
   });
 });
 

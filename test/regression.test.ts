@@ -170,6 +170,44 @@ describe('LinearRegression', () => {
     ).toThrow(/regression: this batch has 1 features but the first had 2; .* \(in batch 1\)/);
   });
 
+  it('fits in chunks with bit for bit the result of one matrix (fitChunks)', () => {
+    const r = rng(37);
+    const n = 2500;
+    const pu = Int32Array.from({ length: n }, () => 1 + Math.floor(30 * r() * r()));
+    const dof = Int32Array.from({ length: n }, () => 1 + Math.floor(30 * r()));
+    const dist = Float64Array.from({ length: n }, (_, i) => (i % 173 === 0 ? 250000 : r() * 30));
+    const y = Float64Array.from({ length: n }, (_, i) => 2 + 2 * Math.min(dist[i]!, 40) + 0.1 * pu[i]! + r());
+    const features = { PULocationID: categorical(pu), DOLocationID: categorical(dof), trip_distance: dist };
+    const dv = new DictVectorizer().fit(features);
+    for (const fitIntercept of [true, false]) {
+      const whole = new LinearRegression({ fitIntercept }).fit(dv.transform(features), y);
+      let calls = 0;
+      const chunked = new LinearRegression({ fitIntercept }).fitChunks(function* () {
+        calls++;
+        for (let start = 0; start < n; start += 700) {
+          const end = Math.min(n, start + 700);
+          yield { X: dv.transform(features, { start, end }), y: y.subarray(start, end) };
+        }
+      });
+      expect(calls).toBe(2); // one call per pass
+      expect(Array.from(chunked.coef)).toEqual(Array.from(whole.coef));
+      expect(Object.is(chunked.intercept, whole.intercept)).toBe(true);
+      expect(chunked.rank).toBe(whole.rank);
+    }
+    expect(() => new LinearRegression().fitChunks(() => [])).toThrow(/regression: X has no rows/);
+    // Row numbers in messages count across chunks.
+    const yBad = Float64Array.from(y);
+    yBad[1500] = NaN;
+    expect(() =>
+      new LinearRegression().fitChunks(function* () {
+        for (let start = 0; start < n; start += 700) {
+          const end = Math.min(n, start + 700);
+          yield { X: dv.transform(features, { start, end }), y: yBad.subarray(start, end) };
+        }
+      }),
+    ).toThrow(/regression: y\[1500\] is NaN/);
+  });
+
   it('restores from parameters and predicts the same', () => {
     const { X, y } = tripDesign(300, 23);
     const model = new LinearRegression().fit(X, y);

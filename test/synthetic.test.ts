@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanTrips, readTrips, tripColumnNames, writeSyntheticTrips } from '../lib/index.js';
+import { DictVectorizer, LinearRegression, cleanTrips, readTrips, rootMeanSquaredError, tripColumnNames, writeSyntheticTrips } from '../lib/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -124,12 +124,53 @@ describe('writeSyntheticTrips', () => {
     const long: number[] = [];
     clean.duration.forEach((d, i) => (d < 8 ? short : d > 25 ? long : []).push(clean.features.trip_distance[i]!));
     expect(mean(long)).toBeGreaterThan(2 * mean(short));
+    // Real 2023-01 after the 1-60 filter: mean about 14.2 minutes, standard deviation about 9.9.
+    const kept = Array.from(clean.duration);
+    const keptMean = mean(kept);
+    const keptStd = Math.sqrt(kept.reduce((s, d) => s + (d - keptMean) ** 2, 0) / (kept.length - 1));
+    expect(keptMean).toBeGreaterThan(12);
+    expect(keptMean).toBeLessThan(17);
+    expect(keptStd).toBeGreaterThan(8.5);
+    expect(keptStd).toBeLessThan(11.5);
+    // At the default rates the huge distances come with a garbled clock, so the filter drops them all.
+    expect(Math.max(...clean.features.trip_distance)).toBeLessThan(1000);
 
     const passengers = await parquetReadObjects({ file: (await readFile(path)).buffer as ArrayBuffer, columns: ['passenger_count', 'RatecodeID', 'payment_type'], compressors });
     const nulls = passengers.filter((r) => r.passenger_count === null);
     expect(nulls.length / rows).toBeGreaterThan(0.03);
     expect(nulls.length / rows).toBeLessThan(0.07);
     expect(nulls.every((r) => r.RatecodeID === null && r.payment_type === 0n)).toBe(true);
+  });
+
+  it("lets the course's regression explain part of the duration, as on the real months", async () => {
+    // Real 2023-01 -> 2023-02: RMSE about 7.65 (train) and 7.81 (validation) against a
+    // standard deviation of about 9.9: well below predicting the mean, far from zero.
+    const train = join(dir, 'fit-train.parquet');
+    const val = join(dir, 'fit-val.parquet');
+    await writeSyntheticTrips(train, { month: '2024-01', rows: 30_000, seed: 21 });
+    await writeSyntheticTrips(val, { month: '2024-02', rows: 30_000, seed: 22 });
+    const a = cleanTrips(await readTrips(train));
+    const b = cleanTrips(await readTrips(val));
+    const dv = new DictVectorizer();
+    const model = new LinearRegression().fit(dv.fitTransform(a.features), a.duration);
+    const meanA = a.duration.reduce((s, d) => s + d, 0) / a.length;
+    const baseline = (y: Float64Array) => rootMeanSquaredError(y, new Float64Array(y.length).fill(meanA));
+    for (const split of [a, b]) {
+      const ratio = rootMeanSquaredError(split.duration, model.predict(dv.transform(split.features))) / baseline(split.duration);
+      expect(ratio).toBeGreaterThan(0.6);
+      expect(ratio).toBeLessThan(0.85);
+    }
+  });
+
+  it('keeps huge distances on ordinary trips only when asked (hugeDistanceKept)', async () => {
+    const path = join(dir, 'outliers.parquet');
+    await writeSyntheticTrips(path, { month: '2024-03', rows: 2000, seed: 4, quirks: { hugeDistance: 0.05, hugeDistanceKept: 1 } });
+    const trips = await readTrips(path);
+    const huge = trips.trip_distance.filter((d) => d > 1000).length;
+    const keptHuge = cleanTrips(trips).features.trip_distance.filter((d) => d > 1000).length;
+    expect(huge).toBeGreaterThan(50);
+    // Only the independent duration tails (about 2%) can still drop one.
+    expect(keptHuge).toBeGreaterThan(0.9 * huge);
   });
 
   it('writes a valid empty file for 0 rows', async () => {

@@ -55,13 +55,13 @@ NUMERICAL = ["trip_distance"]
 DESIGNS = [
     {
         "name": "base",
-        "description": "Two 10,000-row months with the generator's default quirks (a few huge distances, nulls, out-of-range durations).",
+        "description": "Two 10,000-row months with the generator's default quirks (nulls, out-of-range durations, a few huge distances that come with a garbled clock and are filtered out).",
         "train": "trips/yellow_tripdata_2024-01.parquet",
         "validation": "trips/yellow_tripdata_2024-02.parquet",
     },
     {
         "name": "outliers",
-        "description": "2% of trips with trip_distance between 1,000 and 300,000 miles in both months: the conditioning test.",
+        "description": "2% of trips with trip_distance between 1,000 and 300,000 miles on ordinary trips (kept by the filter) in both months: the conditioning test.",
         "train": "trips/yellow_tripdata_2024-03.parquet",
         "validation": "trips/yellow_tripdata_2024-04.parquet",
     },

@@ -1,0 +1,65 @@
+/**
+ * The wasm zstd shared by the writer (synthetic.ts) and the reader (read.ts).
+ *
+ * Regression test for a flake seen as `read: ...: cannot decode column ... (invalid zstd data)`
+ * on a freshly generated file: when two copies of the library live in one process (the built
+ * package next to its TypeScript sources, or a test runner re-evaluating modules), each copy
+ * used to call the wasm package's `init()`. The package is one CommonJS module shared by both,
+ * and a second `init()` swaps its memory under the first copy's cached functions, so every
+ * later compress/decompress silently works on the wrong memory: files were written corrupt.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'zstd-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+type Lib = typeof import('../lib/index.js');
+
+/** A fresh copy of the library's modules; the wasm package itself stays the one Node loaded. */
+async function freshCopy(): Promise<Lib> {
+  vi.resetModules();
+  return import('../lib/index.js');
+}
+
+describe('wasm zstd with two copies of the library in one process', () => {
+  it('writes and reads valid files whichever copy initialised the wasm first', async () => {
+    const a = await freshCopy();
+    const first = join(dir, 'a.parquet');
+    await a.writeSyntheticTrips(first, { month: '2024-01', rows: 20_000, seed: 1 });
+    const expected = await a.readTrips(first);
+
+    const b = await freshCopy();
+    expect(b.readTrips).not.toBe(a.readTrips); // really two copies
+    // Alternate writer and reader copies, as a notebook or a test mixing both would.
+    for (const [writer, reader, name] of [
+      [b, a, 'b-then-a'],
+      [a, b, 'a-then-b'],
+      [b, b, 'b-then-b'],
+    ] as const) {
+      const path = join(dir, `${name}.parquet`);
+      await writer.writeSyntheticTrips(path, { month: '2024-01', rows: 20_000, seed: 1 });
+      const trips = await reader.readTrips(path);
+      expect(trips.length, name).toBe(20_000);
+      expect(trips.pickup, name).toEqual(expected.pickup);
+      expect(trips.trip_distance, name).toEqual(expected.trip_distance);
+    }
+  });
+
+  it('survives many write/read rounds in one process', async () => {
+    const lib = await freshCopy();
+    for (let i = 0; i < 8; i++) {
+      const path = join(dir, `round-${i % 2}.parquet`);
+      await lib.writeSyntheticTrips(path, { month: '2024-02', rows: 5_000, seed: i });
+      const [trips] = await Promise.all([lib.readTrips(path), i > 0 ? lib.readTrips(join(dir, `round-${(i + 1) % 2}.parquet`)) : null]);
+      expect(trips.length).toBe(5_000);
+    }
+  });
+});
