@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -19,7 +19,7 @@ import { parquetMetadata } from 'hyparquet/src/metadata.js';
 import type { CleanStats } from './clean.js';
 import { rootMeanSquaredError } from './metrics.js';
 import { saveModel, type ModelMetadata } from './modelFile.js';
-import { JOB_KIND, predictInChunks, readAndClean, SCORE_CHUNK_ROWS, type ModelMessage, type MonthJob, type WorkerMessage } from './pipelineWorker.js';
+import { chunkBuffers, JOB_KIND, predictInChunks, readAndClean, SCORE_CHUNK_ROWS, type ModelMessage, type MonthJob, type WorkerMessage } from './pipelineWorker.js';
 import { durationDistributionFigure, saveFigureHtml, type Figure } from './plots.js';
 import { LinearRegression, type LinearRegressionParameters } from './regression.js';
 import { defaultCacheDir, fetchTrips, parseMonth, type Color } from './source.js';
@@ -95,13 +95,12 @@ export interface TrainOptions {
   onProgress?: (event: ProgressEvent) => void;
   /**
    * Read, clean and score the validation month in a worker thread while this thread trains.
-   * Results are identical either way. On an otherwise idle two-core machine it saves about a
-   * third of the time; when other work keeps the cores busy it only adds contention, and peak
-   * memory holds both months' cleaned columns at once (about 410 MB instead of 280 MB at full
-   * size). `'auto'` (the default) uses the worker when at least two cores exist and the load
-   * average leaves about one idle; `true` whenever two cores exist; `false` never. Only the
-   * built library (lib/dist) can start the worker: from the TypeScript sources (tsx, vitest)
-   * the months are always processed one after the other.
+   * Results are identical either way. On an idle two-core machine it saves about a third of
+   * the time; when other work keeps both cores busy it costs about a tenth; peak memory holds
+   * both months' cleaned columns at once (about 410 MB instead of 260 MB at full size).
+   * `'auto'` and `true` (the default) use the worker when at least two cores exist; `false`
+   * never. Only the built library (lib/dist) can start the worker: from the TypeScript sources
+   * (tsx, vitest) the months are always processed one after the other.
    */
   parallel?: boolean | 'auto';
 }
@@ -320,11 +319,12 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       // whole (120 MB of fresh memory for a month): the same sums in the same order, so the
       // same model bit for bit, in less time and with a lower peak.
       let vectorizing = 0;
+      const into = chunkBuffers(clean); // fitChunks consumes each chunk before asking for the next
       const chunks = function* () {
         for (let start = 0; start < clean.length; start += SCORE_CHUNK_ROWS) {
           const end = Math.min(clean.length, start + SCORE_CHUNK_ROWS);
           const t = performance.now();
-          const X = vectorizer.transform(clean.features, { start, end });
+          const X = vectorizer.transform(clean.features, { start, end, into });
           vectorizing += performance.now() - t;
           yield { X, y: clean.duration.subarray(start, end) };
         }
@@ -614,17 +614,17 @@ function fmtInt(n: number): string {
 const WORKER_URL = new URL('./pipelineWorker.js', import.meta.url);
 
 /**
- * Whether train() runs the validation month in a worker thread: asked for, at least two cores,
- * and this module is the built JavaScript (a worker thread cannot load the TypeScript sources
- * that tsx and vitest run). With `'auto'`, also a spare core: the one-minute load average at
- * least 0.75 below the number of cores (measured here: with both cores busy elsewhere, the
- * worker made runs about 10 % slower instead of a third faster).
+ * Whether train() runs the validation month in a worker thread: not turned off, at least two
+ * cores, and this module is the built JavaScript (a worker thread cannot load the TypeScript
+ * sources that tsx and vitest run). Measured on the 2-core machine with full-size months: an
+ * idle or lightly loaded machine (load average up to about 1.5) ran 15 to 35 % faster with the
+ * worker; with both cores busy elsewhere (load 2.5 to 3) about 10 % slower. The load average
+ * is no guide at start-up (it counts the previous run of this very command), so the choice is
+ * made on the cores alone.
  */
 function useWorker(parallel: boolean | 'auto' = 'auto'): boolean {
-  const cores = availableParallelism();
-  if (parallel === false || cores < 2) return false;
-  if (!import.meta.url.endsWith('.js') || !existsSync(fileURLToPath(WORKER_URL))) return false;
-  return parallel === true || cores - loadavg()[0]! >= 0.75;
+  if (parallel === false || availableParallelism() < 2) return false;
+  return import.meta.url.endsWith('.js') && existsSync(fileURLToPath(WORKER_URL));
 }
 
 /** A promise that can be settled from outside, and never counts as an unhandled rejection. */

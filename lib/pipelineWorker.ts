@@ -37,10 +37,11 @@ export function predictInChunks(
 ): Float64Array {
   const rows = clean.length;
   const predicted = new Float64Array(rows);
+  const into = chunkBuffers(clean);
   for (let start = 0; start < rows; start += SCORE_CHUNK_ROWS) {
     const end = Math.min(rows, start + SCORE_CHUNK_ROWS);
     const t0 = performance.now();
-    const X = vectorizer.transform(clean.features, { start, end });
+    const X = vectorizer.transform(clean.features, { start, end, into });
     const t1 = performance.now();
     predicted.set(model.predict(X), start);
     time?.('vectorize', (t1 - t0) / 1000);
@@ -75,6 +76,16 @@ export async function readAndClean(
   time('read', reading / 1000);
   time('clean', (performance.now() - t - reading) / 1000);
   return clean;
+}
+
+/**
+ * Arrays for one chunk's CSR matrix (at most one entry per feature column per row), reused
+ * from chunk to chunk: each chunk is consumed before the next is vectorized.
+ */
+export function chunkBuffers(clean: CleanTrips): { indptr: Int32Array; indices: Int32Array; data: Float64Array } {
+  const rows = Math.min(clean.length, SCORE_CHUNK_ROWS);
+  const entries = rows * Object.keys(clean.features).length;
+  return { indptr: new Int32Array(rows + 1), indices: new Int32Array(entries), data: new Float64Array(entries) };
 }
 
 /** What the worker is asked to do (its `workerData`). */

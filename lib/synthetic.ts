@@ -100,6 +100,17 @@ const DEFAULT_QUIRKS: SyntheticQuirks = {
   neededNull: 0.0002,
 };
 
+/**
+ * The generator's version: raised whenever the same options start giving other
+ * rows. Caches of generated months (the command's `--synthetic`, the
+ * benchmarks) put it in their paths, so a newer generator never reuses files
+ * an older one wrote.
+ *
+ * @example
+ * join('data', 'synthetic', `v${SYNTHETIC_GENERATOR_VERSION}`); // 'data/synthetic/v2'
+ */
+export const SYNTHETIC_GENERATOR_VERSION = 2;
+
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 /**

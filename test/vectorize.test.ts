@@ -208,3 +208,43 @@ describe('DictVectorizer', () => {
     expect(() => v.transform([])).toThrow(/vectorize: the input has no rows/);
   });
 });
+
+describe('DictVectorizer.transform into reused arrays', () => {
+  const train = {
+    PULocationID: categorical(Int32Array.of(132, 161, 7, 132, 48)),
+    DOLocationID: categorical(Int32Array.of(236, 7, 161, 48, 236)),
+    trip_distance: Float64Array.of(17.6, 1.2, 0, 3.3, 250000),
+  };
+  // Validation rows with locations never seen in training (fewer entries per row).
+  const val = {
+    PULocationID: categorical(Int32Array.of(132, 999, 7, 161)),
+    DOLocationID: categorical(Int32Array.of(555, 236, 161, 48)),
+    trip_distance: Float64Array.of(2, 4, 8, 16),
+  };
+  const plain = (X: CsrMatrix) => ({ ...X, indptr: Array.from(X.indptr), indices: Array.from(X.indices), data: Array.from(X.data) });
+
+  it.each([
+    ['the training shape', train],
+    ['unseen categories', val],
+  ])('gives the same matrix as fresh arrays, chunk after chunk (%s)', (_name, X) => {
+    const dv = new DictVectorizer().fit(train);
+    // Dirty buffers: stale values must not leak into the result.
+    const into = { indptr: new Int32Array(4).fill(-9), indices: new Int32Array(9).fill(-9), data: new Float64Array(9).fill(-9) };
+    const rows = X.trip_distance.length;
+    for (let start = 0; start < rows; start += 3) {
+      const end = Math.min(rows, start + 3);
+      const fresh = dv.transform(X, { start, end });
+      const reused = dv.transform(X, { start, end, into });
+      expect(plain(reused)).toEqual(plain(fresh));
+      expect(reused.data.buffer).toBe(into.data.buffer); // really written in place
+    }
+  });
+
+  it('allocates when the arrays are too small', () => {
+    const dv = new DictVectorizer().fit(train);
+    const into = { indptr: new Int32Array(2), indices: new Int32Array(3), data: new Float64Array(3) };
+    const X = dv.transform(train, { into });
+    expect(X.data.buffer).not.toBe(into.data.buffer);
+    expect(plain(X)).toEqual(plain(dv.transform(train)));
+  });
+});
