@@ -58,6 +58,8 @@ Options:
   --out DIR             folder for lin_reg.json and the plot (default models/)
   --metrics-json FILE   also write the metrics as JSON to FILE ('-' for stdout)
   --no-plot             skip the plot
+  --one-thread          validate on the main thread too (default: a second thread reads and
+                        scores the validation month while training runs, when there are 2+ cores)
   --synthetic           offline: train on generated TLC-shaped months (labelled SYNTHETIC)
   --synthetic-rows N    rows per generated month (default 100000)
   --cache-dir DIR       data cache (default: $TAXI_DATA_DIR, else data/)
@@ -97,6 +99,7 @@ const trainOptions = {
   out: { type: 'string' },
   'metrics-json': { type: 'string' },
   'no-plot': { type: 'boolean' },
+  'one-thread': { type: 'boolean' },
   synthetic: { type: 'boolean' },
   'synthetic-rows': { type: 'string' },
   'cache-dir': { type: 'string' },
@@ -151,6 +154,7 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     ...(values['metrics-json'] !== undefined && !metricsToStdout ? { metricsJson: values['metrics-json'] } : {}),
     ...(values['no-plot'] ? { plotName: false as const } : {}),
+    ...(values['one-thread'] ? { parallel: false } : {}),
     ...(values.synthetic ? { synthetic: true } : {}),
     ...(values['synthetic-rows'] !== undefined
       ? { syntheticRows: parseCount('--synthetic-rows', values['synthetic-rows']) }

@@ -451,19 +451,6 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-/**
- * The path of a generated month in the cache: `<cacheDir>/synthetic/<color>_tripdata_<month>[_<rows>].parquet`.
- *
- * Kept apart from downloaded months so a generated file is never mistaken for a real one.
- *
- * @example
- * syntheticMonthPath('data', 'yellow', '2024-01', 100_000); // 'data/synthetic/yellow_tripdata_2024-01_100000.parquet'
- */
-export function syntheticMonthPath(cacheDir: string, color: Color, month: string, rows?: number): string {
-  const suffix = rows === undefined ? '' : `_${rows}`;
-  return join(cacheDir, 'synthetic', `${color}_tripdata_${month}${suffix}.parquet`);
-}
-
 type Resolved = Required<Omit<TrainOptions, 'metricsJson' | 'baseUrl' | 'onProgress' | 'parallel'>> &
   Pick<TrainOptions, 'metricsJson' | 'baseUrl'>;
 
@@ -522,16 +509,10 @@ async function fetchSource(
   progress: (e: ProgressEvent) => void,
 ): Promise<string> {
   if (o.synthetic) {
-    const path = syntheticMonthPath(o.cacheDir, o.color, source, o.syntheticRows);
-    if (!existsSync(path)) {
-      progress({ stage: 'fetch', split, message: `generate ${split}: ${fmtInt(o.syntheticRows)} synthetic rows for ${source}` });
-      await mkdir(dirname(path), { recursive: true });
-      // Deterministic: the seed is derived from the month, so train and val differ and reruns agree.
-      const seed = Number(source.replace('-', ''));
-      // Loaded only here: the generator's parquet writer is not needed to train on real data.
-      const { writeSyntheticTrips } = await import('./synthetic.js');
-      await writeSyntheticTrips(path, { month: source, rows: o.syntheticRows, seed, color: o.color });
-    }
+    progress({ stage: 'fetch', split, message: `${split}: ${fmtInt(o.syntheticRows)} synthetic rows for ${source} (generated on first use)` });
+    // Loaded only here: the generator's parquet writer is not needed to train on real data.
+    const { syntheticMonth } = await import('./synthetic.js');
+    const { path } = await syntheticMonth(o.cacheDir, { month: source, rows: o.syntheticRows, color: o.color });
     progress({ stage: 'fetch', split, message: `${split}: ${path} (synthetic)`, fraction: 1, done: true });
     return path;
   }

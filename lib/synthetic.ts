@@ -24,7 +24,9 @@
  * lowercase `airport_fee` of 2023-01) are options, so the reader can be tested
  * against each.
  */
-import { rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 // hyparquet-writer pins its own hyparquet; take the schema type from it so the two agree.
@@ -179,6 +181,52 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
     await rm(tmp, { force: true });
     throw error;
   }
+}
+
+/**
+ * The cache path of a generated month:
+ * `<cacheDir>/synthetic/v<version>/<color>_tripdata_<month>_<rows>[_<variant>].parquet`.
+ *
+ * Generated months live apart from downloaded ones so that one is never taken
+ * for the other, and under the generator's version so that a newer generator
+ * never reuses an older one's files.
+ *
+ * @example
+ * syntheticMonthPath('data', 'yellow', '2024-01', 100_000); // 'data/synthetic/v2/yellow_tripdata_2024-01_100000.parquet'
+ */
+export function syntheticMonthPath(cacheDir: string, color: 'yellow' | 'green', month: string, rows: number, variant = ''): string {
+  const suffix = variant === '' ? '' : `_${variant}`;
+  return join(cacheDir, 'synthetic', `v${SYNTHETIC_GENERATOR_VERSION}`, `${color}_tripdata_${month}_${rows}${suffix}.parquet`);
+}
+
+/** Options of {@link syntheticMonth}: those of {@link writeSyntheticTrips}, plus a cache variant name. */
+export interface SyntheticMonthOptions extends SyntheticTripsOptions {
+  /** Names options other than month, rows and color in the file name (e.g. 'nonull' for other quirks); default ''. */
+  variant?: string;
+}
+
+/**
+ * A generated month in the cache, written on first use: the offline stand-in for
+ * `fetchTrips`. The seed defaults to the month as a number (2024-01 → 202401),
+ * so train and validation months differ and every run agrees.
+ *
+ * Different `quirks` or layout options must come with their own `variant`:
+ * the file name holds only month, rows, colour and variant.
+ *
+ * @example
+ * const { path, generated } = await syntheticMonth('data', { month: '2024-01', rows: 100_000 });
+ */
+export async function syntheticMonth(
+  cacheDir: string,
+  options: SyntheticMonthOptions,
+): Promise<{ path: string; generated: boolean }> {
+  const { variant = '', ...write } = options;
+  const color = write.color ?? 'yellow';
+  const path = syntheticMonthPath(cacheDir, color, write.month, write.rows, variant);
+  if (existsSync(path)) return { path, generated: false };
+  await mkdir(dirname(path), { recursive: true });
+  await writeSyntheticTrips(path, { seed: Number(write.month.replace('-', '')), ...write, color });
+  return { path, generated: true };
 }
 
 /** The column names of a TLC file of the given colour, in file order (2024 layout). */
@@ -359,7 +407,6 @@ class Discrete {
   }
 }
 
-const MINUTE_US = 60_000_000;
 /** Zones with airport fees in TLC's zone table: JFK and LaGuardia. */
 const AIRPORTS = new Set([132, 138]);
 const JFK = 132;

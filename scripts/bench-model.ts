@@ -5,8 +5,7 @@
  *
  *   npm run bench:model
  *
- * Uses the months `npm run bench:read` generates (data/bench/yellow_tripdata_2024-0{1,2}.parquet,
- * generated here too when missing, same seeds). Runs the whole pipeline (read + clean of both
+ * Uses the benchmark months (scripts/bench-months.ts; generated when missing). Runs the whole pipeline (read + clean of both
  * months, then the model) in a fresh child `node` process importing lib/dist, so the peak RSS
  * (process.resourceUsage().maxRSS) is the pipeline's own; times include JIT warm-up, as a
  * one-shot CLI run would. Two ways, each in its own process: whole months (fitTransform,
@@ -20,31 +19,16 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeSyntheticTrips } from '../lib/synthetic.js';
+import { benchMonths } from './bench-months.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const benchDir = join(root, 'data', 'bench');
-const months = [
-  { month: '2024-01', rows: 2_964_624, seed: 1 },
-  { month: '2024-02', rows: 3_007_526, seed: 2 },
-];
 const dist = join(root, 'lib', 'dist');
 if (!existsSync(join(dist, 'regression.js'))) {
   console.error('bench-model: lib/dist/regression.js is missing; run `npm run build` first (npm run bench:model does)');
   process.exit(1);
 }
 
-await mkdir(benchDir, { recursive: true });
-const files: string[] = [];
-for (const { month, rows, seed } of months) {
-  const file = join(benchDir, `yellow_tripdata_${month}.parquet`);
-  if (!existsSync(file)) {
-    const started = performance.now();
-    await writeSyntheticTrips(file, { month, rows, seed });
-    console.log(`generated ${file} (${rows.toLocaleString('en-US')} rows) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
-  files.push(file);
-}
+const files: string[] = await benchMonths();
 
 /**
  * The child's program. `frugal` works in chunks of 500,000 rows (fit with fitBatches,

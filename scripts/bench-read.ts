@@ -3,7 +3,7 @@
  *
  *   npm run bench:read
  *
- * Generates data/bench/yellow_tripdata_2024-0{1,2}.parquet once (reused afterwards), builds
+ * Generates the two benchmark months once (scripts/bench-months.ts; reused afterwards), builds
  * nothing itself (the npm script runs `npm run build` first), then measures each month, and
  * both months in one process, in a fresh child `node` process importing lib/dist: wall time
  * of readTrips + cleanTrips, and the child's peak RSS (process.resourceUsage().maxRSS), so
@@ -12,34 +12,18 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { writeSyntheticTrips } from '../lib/synthetic.js';
+import { BENCH_MONTHS, benchMonths } from './bench-months.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const benchDir = join(root, 'data', 'bench');
-const months = [
-  { month: '2024-01', rows: 2_964_624, seed: 1 },
-  { month: '2024-02', rows: 3_007_526, seed: 2 },
-];
 const dist = join(root, 'lib', 'dist');
 if (!existsSync(join(dist, 'read.js'))) {
   console.error('bench-read: lib/dist/read.js is missing; run `npm run build` first (npm run bench:read does)');
   process.exit(1);
 }
 
-await mkdir(benchDir, { recursive: true });
-const files: string[] = [];
-for (const { month, rows, seed } of months) {
-  const file = join(benchDir, `yellow_tripdata_${month}.parquet`);
-  if (!existsSync(file)) {
-    const started = performance.now();
-    await writeSyntheticTrips(file, { month, rows, seed });
-    console.log(`generated ${file} (${rows.toLocaleString('en-US')} rows) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  }
-  files.push(file);
-}
+const files: string[] = await benchMonths();
 
 interface Result {
   seconds: number;
@@ -76,7 +60,7 @@ let total = 0;
 for (const [i, file] of files.entries()) {
   const r = measure([file]);
   total += r.seconds;
-  console.log(row(months[i]!.month, r));
+  console.log(row(BENCH_MONTHS[i]!.month, r));
 }
 const both = measure(files);
 console.log(row('both months, one process', both));

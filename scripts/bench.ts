@@ -5,7 +5,7 @@
  *   npm run bench -- --rows 200000        # a quick run on smaller months
  *   npm run bench -- --no-python          # only ours
  *
- * 1. Generates two TLC-shaped months with lib/synthetic.ts into <cache>/bench/ (cached; the row
+ * 1. Generates two TLC-shaped months with lib/synthetic.ts into the cache (scripts/bench-months.ts; the row
  *    counts of real 2024-01 and 2024-02 by default). No nulls in the five needed columns, as in
  *    real 2024 files: the course's code as written would fail on a null trip_distance.
  * 2. Runs `node lib/dist/cli.js` (build first: `npm run bench` does) in a child process.
@@ -24,8 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { defaultCacheDir } from '../lib/source.js';
-import { writeSyntheticTrips } from '../lib/synthetic.js';
+import { BENCH_MONTHS, benchMonths } from './bench-months.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -41,9 +40,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-// The real months' sizes, so the benchmark does the work the course does.
-const TRAIN_ROWS = 2_964_624;
-const VAL_ROWS = 3_007_526;
 const rowsOverride = values.rows === undefined ? undefined : Number(values.rows.replaceAll('_', ''));
 if (rowsOverride !== undefined && !(Number.isSafeInteger(rowsOverride) && rowsOverride > 0)) {
   fail(`--rows must be a positive whole number, got ${values.rows}`);
@@ -51,12 +47,8 @@ if (rowsOverride !== undefined && !(Number.isSafeInteger(rowsOverride) && rowsOv
 const repeat = Number(values.repeat);
 if (!Number.isSafeInteger(repeat) || repeat < 1) fail(`--repeat must be a positive whole number, got ${values.repeat}`);
 
-const benchDir = join(defaultCacheDir(), 'bench');
 const outDir = join(root, 'build', 'bench');
-const months = [
-  { month: '2024-01', rows: rowsOverride ?? TRAIN_ROWS, seed: 202401 },
-  { month: '2024-02', rows: rowsOverride ?? VAL_ROWS, seed: 202402 },
-];
+const months = BENCH_MONTHS.map(({ month, rows }) => ({ month, rows: rowsOverride ?? rows }));
 
 interface Measured {
   name: string;
@@ -72,20 +64,8 @@ interface Measured {
   stages: Record<string, number>;
 }
 
-await mkdir(benchDir, { recursive: true });
 await mkdir(outDir, { recursive: true });
-const paths: string[] = [];
-for (const m of months) {
-  const path = join(benchDir, `yellow_tripdata_${m.month}_${m.rows}.parquet`);
-  if (!existsSync(path)) {
-    const t = performance.now();
-    console.log(`bench: generating ${m.rows.toLocaleString('en-US')} rows for ${m.month} → ${path}`);
-    await writeSyntheticTrips(path, { month: m.month, rows: m.rows, seed: m.seed, quirks: { neededNull: 0 } });
-    console.log(`bench: generated in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  }
-  paths.push(path);
-}
-const [trainPath, valPath] = paths as [string, string];
+const [trainPath, valPath] = await benchMonths(rowsOverride);
 
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 const python = join(root, '.venv', 'bin', 'python');
@@ -265,7 +245,7 @@ console.log('\n' + text);
 await writeFile(join(outDir, 'results.md'), text + '\n');
 await writeFile(
   join(outDir, 'results.json'),
-  JSON.stringify({ months, files: paths, results, goals, problems, finishedAt: new Date().toISOString() }, null, 2) + '\n',
+  JSON.stringify({ months, files: [trainPath, valPath], results, goals, problems, finishedAt: new Date().toISOString() }, null, 2) + '\n',
 );
 console.log(`\nbench: wrote ${join(outDir, 'results.md')} and results.json`);
 if (problems.length > 0) process.exitCode = 1;

@@ -9,7 +9,7 @@
  *   npm run doctor -- --json  # the same as JSON
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, accessSync, constants } from 'node:fs';
+import { existsSync, readdirSync, statSync, accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 

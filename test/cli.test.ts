@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { Readable, Writable } from 'node:stream';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -40,9 +40,12 @@ let baseUrl: string;
 const requests: string[] = [];
 
 /** Runs the CLI in a child process with a private cache and the local TLC server. */
-function cli(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+function cli(args: string[], options: { env?: Record<string, string>; stdin?: string; built?: boolean } = {}): Promise<Run> {
+  // built: the compiled command (lib/dist/cli.js, as `npx taxi-duration` runs it), the only
+  // form that can start its validation worker thread.
+  const command = options.built ? [join(root, 'lib', 'dist', 'cli.js')] : ['--import', tsxLoader, cliPath];
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', tsxLoader, cliPath, ...args], {
+    const child = spawn(process.execPath, [...command, ...args], {
       cwd: dir,
       env: { ...process.env, TLC_BASE_URL: baseUrl, TAXI_DATA_DIR: join(dir, 'cache'), ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -290,6 +293,23 @@ describe('taxi-duration: end to end against a local TLC server', () => {
     expect(m.val.rmse).toBeCloseTo(metrics.val.rmse, 10);
     expect(m.outputs.plot).toBeNull();
     expect(existsSync(join(dir, 'm-stdout', 'predicted_vs_actual.html'))).toBe(false);
+  });
+
+  it('gives the same numbers from the built command, on two threads and with --one-thread', async () => {
+    const common = ['--no-plot', '--metrics-json', '-'];
+    const twoThreads = await cli([...common, '--out', join(dir, 'm-built-2')], { built: true });
+    const oneThread = await cli([...common, '--out', join(dir, 'm-built-1'), '--one-thread'], { built: true });
+    expect(twoThreads.code, twoThreads.stderr).toBe(0);
+    expect(oneThread.code, oneThread.stderr).toBe(0);
+    const [a, b] = [twoThreads, oneThread].map((r) => JSON.parse(r.stdout) as Record<string, any>);
+    for (const m of [a!, b!]) {
+      expect(m.train.rmse).toBe(metrics.train.rmse);
+      expect(m.val.rmse).toBe(metrics.val.rmse);
+      expect(m.val.rowsKept).toBe(metrics.val.rowsKept);
+    }
+    // Only the default run used the second thread (when there is a second core).
+    expect(b!.validationThreadSeconds).toBeNull();
+    if (availableParallelism() >= 2) expect(a!.validationThreadSeconds).toMatchObject({ read: expect.any(Number) });
   });
 
   it('is quiet with --quiet', async () => {

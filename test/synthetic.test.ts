@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DictVectorizer, LinearRegression, cleanTrips, readTrips, rootMeanSquaredError, tripColumnNames, writeSyntheticTrips } from '../lib/index.js';
+import {
+  DictVectorizer, LinearRegression, SYNTHETIC_GENERATOR_VERSION, cleanTrips, readTrips, rootMeanSquaredError,
+  syntheticMonth, syntheticMonthPath, tripColumnNames, writeSyntheticTrips,
+} from '../lib/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -188,5 +191,29 @@ describe('writeSyntheticTrips', () => {
     const sub = await mkdtemp(join(dir, 'bad-'));
     await expect(writeSyntheticTrips(join(sub, 'x.parquet'), options)).rejects.toThrow(message);
     expect(await readdir(sub)).toEqual([]);
+  });
+});
+
+describe('syntheticMonth', () => {
+  it('generates a month once into a versioned cache path, then reuses it', async () => {
+    const cache = join(dir, 'cache');
+    const first = await syntheticMonth(cache, { month: '2024-03', rows: 2_000 });
+    expect(first.generated).toBe(true);
+    expect(first.path).toBe(syntheticMonthPath(cache, 'yellow', '2024-03', 2_000));
+    expect(first.path).toBe(join(cache, 'synthetic', `v${SYNTHETIC_GENERATOR_VERSION}`, 'yellow_tripdata_2024-03_2000.parquet'));
+    const bytes = await readFile(first.path);
+
+    const again = await syntheticMonth(cache, { month: '2024-03', rows: 2_000 });
+    expect(again).toEqual({ path: first.path, generated: false });
+
+    // The default seed is the month as a number, so the cached file is what a direct call writes.
+    const direct = join(dir, 'direct-2024-03.parquet');
+    await writeSyntheticTrips(direct, { month: '2024-03', rows: 2_000, seed: 202403 });
+    expect(await readFile(direct)).toEqual(bytes);
+
+    // Other options get their own file through the variant name.
+    const variant = await syntheticMonth(cache, { month: '2024-03', rows: 2_000, quirks: { neededNull: 0 }, variant: 'nonull' });
+    expect(variant.generated).toBe(true);
+    expect(variant.path.endsWith('yellow_tripdata_2024-03_2000_nonull.parquet')).toBe(true);
   });
 });
