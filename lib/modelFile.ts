@@ -31,11 +31,26 @@ import { basename, dirname, join } from 'node:path';
 import { LinearRegression } from './regression.js';
 import { DictVectorizer } from './vectorize.js';
 
-/** The `format` field of a model file. */
+/**
+ * The `format` field of a model file.
+ *
+ * @example
+ * JSON.parse(readFileSync('models/lin_reg.json', 'utf8')).format === MODEL_FORMAT; // true
+ */
 export const MODEL_FORMAT = 'taxi-duration/linear-regression';
-/** The newest model file version this library writes and reads. */
+/**
+ * The newest model file version this library writes and reads; `loadModel` refuses newer ones.
+ *
+ * @example
+ * JSON.parse(readFileSync('models/lin_reg.json', 'utf8')).version <= MODEL_FORMAT_VERSION; // true
+ */
 export const MODEL_FORMAT_VERSION = 1;
-/** Where the CLI and notebooks keep the model by default (relative to the project root). */
+/**
+ * Where the CLI and notebooks keep the model by default (relative to the project root).
+ *
+ * @example
+ * const { model } = await loadModel(DEFAULT_MODEL_PATH);
+ */
 export const DEFAULT_MODEL_PATH = 'models/lin_reg.json';
 
 /** Files larger than this are refused before parsing (a real one is ~30 kB). */

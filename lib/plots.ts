@@ -420,7 +420,7 @@ let plotlyJsCache: string | undefined;
  *
  * @throws Error when `plotly.js-dist-min` is not installed.
  * @example
- * const js = plotlyJs(); // "/** plotly.js v2.8.0 ..."
+ * const js = plotlyJs(); // "/**\n* plotly.js v4.1.2 ..."
  */
 export function plotlyJs(): string {
   if (plotlyJsCache === undefined) {

@@ -29,7 +29,12 @@ import { parquetMetadata, parquetSchema } from 'hyparquet/src/metadata.js';
 import { readPlain } from 'hyparquet/src/plain.js';
 import { zstdPageDecompressor } from './zstd.js';
 
-/** Which of the five needed values are missing in a row: one bit per column. */
+/**
+ * Which of the five needed values are missing in a row: one bit per column.
+ *
+ * @example
+ * const noDistance = (trips.missing[i]! & MISSING.trip_distance) !== 0;
+ */
 export const MISSING = {
   pickup: 1,
   dropoff: 2,

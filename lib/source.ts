@@ -20,7 +20,12 @@ import { fileURLToPath } from 'node:url';
 /** The TLC datasets this library reads: yellow taxis (`tpep_*` columns) and green (`lpep_*`). */
 export type Color = 'yellow' | 'green';
 
-/** TLC's public bucket of monthly trip files. */
+/**
+ * TLC's public bucket of monthly trip files; `TLC_BASE_URL` or the `baseUrl` option replaces it.
+ *
+ * @example
+ * tripDataUrl('yellow', '2024-01').startsWith(DEFAULT_TLC_BASE_URL); // true (TLC_BASE_URL unset)
+ */
 export const DEFAULT_TLC_BASE_URL = 'https://d37ci6vzurychx.cloudfront.net/trip-data';
 
 const MONTH_RE = /^(\d{4})-(\d{2})$/;

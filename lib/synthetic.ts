@@ -229,7 +229,12 @@ export async function syntheticMonth(
   return { path, generated: true };
 }
 
-/** The column names of a TLC file of the given colour, in file order (2024 layout). */
+/**
+ * The column names of a TLC file of the given colour, in file order (2024 layout).
+ *
+ * @example
+ * tripColumnNames('yellow').length; // 19
+ */
 export function tripColumnNames(color: 'yellow' | 'green' = 'yellow'): string[] {
   return schemaFor(color, 'INT32', 'MICROS', false).slice(1).map((e) => e.name);
 }
