@@ -89,88 +89,9 @@ const MICROS_PER_MINUTE = 60_000_000;
  * clean.features.PULocationID.labels[clean.features.PULocationID.codes[0]!]; // '161'
  */
 export function cleanTrips(trips: Trips, options: CleanOptions = {}): CleanTrips {
-  const { minDuration = 1, maxDuration = 60, pickup: keepPickup = true } = options;
-  if (!Number.isFinite(minDuration) || !Number.isFinite(maxDuration) || minDuration > maxDuration) {
-    throw new Error(`clean: minDuration and maxDuration must be finite minutes with min <= max, got ${minDuration} and ${maxDuration}`);
-  }
-  const n = trips.length;
-  const { pickup, dropoff, missing } = trips;
-
-  // Pass 1: durations, their sum for the mean, the count of rows to keep.
-  const minutes = new Float64Array(n);
-  let sum = 0;
-  let count = 0;
-  let kept = 0;
-  let withNulls = 0;
-  for (let i = 0; i < n; i++) {
-    const d = (dropoff[i]! - pickup[i]!) / MICROS_PER_MINUTE;
-    minutes[i] = d;
-    if (d === d) {
-      sum += d;
-      count++;
-    }
-    if (missing[i] !== 0) withNulls++;
-    else if (d >= minDuration && d <= maxDuration) kept++;
-  }
-  const mean = count > 0 ? sum / count : NaN;
-
-  // Pass 2: squared deviations from the mean (two-pass, as numpy, for accuracy with
-  // huge outliers), and in the same loop the kept rows' copy.
-  const duration = new Float64Array(kept);
-  const keptPickup = new Float64Array(keepPickup ? kept : 0);
-  const pu = new Int32Array(kept);
-  const dof = new Int32Array(kept);
-  const distance = new Float64Array(kept);
-  const { PULocationID, DOLocationID, trip_distance } = trips;
-  let squares = 0;
-  // Smallest and largest location IDs kept, so the categories need no pass of their own.
-  let puMin = 0;
-  let puMax = -1;
-  let doMin = 0;
-  let doMax = -1;
-  let j = 0;
-  for (let i = 0; i < n; i++) {
-    const d = minutes[i]!;
-    if (d === d) squares += (d - mean) * (d - mean);
-    if (missing[i] === 0 && d >= minDuration && d <= maxDuration) {
-      const a = PULocationID[i]!;
-      const b = DOLocationID[i]!;
-      duration[j] = d;
-      if (keepPickup) keptPickup[j] = pickup[i]!;
-      pu[j] = a;
-      dof[j] = b;
-      distance[j] = trip_distance[i]!;
-      if (a < puMin) puMin = a;
-      if (a > puMax) puMax = a;
-      if (b < doMin) doMin = b;
-      if (b > doMax) doMax = b;
-      j++;
-    }
-  }
-  const std = count > 1 ? Math.sqrt(squares / (count - 1)) : NaN;
-
-  return {
-    length: kept,
-    features: {
-      PULocationID: locations(pu, puMin, puMax),
-      DOLocationID: locations(dof, doMin, doMax),
-      trip_distance: distance,
-    },
-    duration,
-    pickup: keptPickup,
-    stats: {
-      rowsRead: n,
-      rowsWithNulls: withNulls,
-      rowsKept: kept,
-      fractionKept: n > 0 ? kept / n : NaN,
-      durationMean: mean,
-      durationStd: std,
-      durationCount: count,
-      minDuration,
-      maxDuration,
-    },
-    source: trips.source,
-  };
+  const cleaner = new Cleaner(options, trips.length, trips.source);
+  cleaner.add(trips);
+  return cleaner.finish();
 }
 
 /**
@@ -189,47 +110,68 @@ export function cleanTrips(trips: Trips, options: CleanOptions = {}): CleanTrips
  * clean.stats.rowsKept; // as cleanTrips(await readTrips(...)).stats.rowsKept
  */
 export async function cleanTripGroups(groups: AsyncIterable<TripGroup> | Iterable<TripGroup>, options: CleanOptions = {}): Promise<CleanTrips> {
-  const { minDuration = 1, maxDuration = 60, pickup: keepPickup = true } = options;
-  if (!Number.isFinite(minDuration) || !Number.isFinite(maxDuration) || minDuration > maxDuration) {
-    throw new Error(`clean: minDuration and maxDuration must be finite minutes with min <= max, got ${minDuration} and ${maxDuration}`);
-  }
-  let source = '';
-  // Every row's duration (for the two-pass standard deviation); compacted into the kept
-  // rows' durations at the end, so the target needs no array of its own.
-  let minutes = new Float64Array(0);
-  let keep = new Uint8Array(0);
-  let keptPickup = minutes;
-  let distance = minutes;
-  let pu = new Int32Array(0);
-  let dof = pu;
-  let n = 0;
-  let sum = 0;
-  let count = 0;
-  let withNulls = 0;
-  let j = 0;
-  let puMin = 0;
-  let puMax = -1;
-  let doMin = 0;
-  let doMax = -1;
-  let first = true;
+  let cleaner: Cleaner | undefined;
   for await (const group of groups) {
-    if (first) {
-      first = false;
-      source = group.source;
-      const capacity = group.totalRows;
-      minutes = new Float64Array(capacity);
-      keep = new Uint8Array(capacity);
-      keptPickup = new Float64Array(keepPickup ? capacity : 0);
-      distance = new Float64Array(capacity);
-      pu = new Int32Array(capacity);
-      dof = new Int32Array(capacity);
+    cleaner ??= new Cleaner(options, group.totalRows, group.source);
+    cleaner.add(group);
+  }
+  return (cleaner ?? new Cleaner(options, 0, '')).finish();
+}
+
+/**
+ * The one implementation behind cleanTrips and cleanTripGroups: rows are added in file
+ * order (all at once or a row group at a time), kept rows are copied out as they come,
+ * and `finish` does the second pass of the two-pass standard deviation (as numpy, for
+ * accuracy with huge outliers) while moving the kept durations to the front.
+ */
+class Cleaner {
+  private readonly minDuration: number;
+  private readonly maxDuration: number;
+  private readonly keepPickup: boolean;
+  /** Every row's duration; compacted into the kept rows' durations by finish(). */
+  private readonly minutes: Float64Array;
+  private readonly keep: Uint8Array;
+  private readonly keptPickup: Float64Array;
+  private readonly pu: Int32Array;
+  private readonly dof: Int32Array;
+  private readonly distance: Float64Array;
+  private n = 0;
+  private j = 0;
+  private sum = 0;
+  private count = 0;
+  private withNulls = 0;
+  // Smallest and largest location IDs kept, so the categories need no pass of their own.
+  private puMin = 0;
+  private puMax = -1;
+  private doMin = 0;
+  private doMax = -1;
+
+  constructor(options: CleanOptions, private readonly capacity: number, private readonly source: string) {
+    const { minDuration = 1, maxDuration = 60, pickup = true } = options;
+    if (!Number.isFinite(minDuration) || !Number.isFinite(maxDuration) || minDuration > maxDuration) {
+      throw new Error(`clean: minDuration and maxDuration must be finite minutes with min <= max, got ${minDuration} and ${maxDuration}`);
     }
-    if (n + group.length > minutes.length) {
-      throw new Error(`clean: the row groups of ${source} hold more than the ${minutes.length} rows announced`);
+    this.minDuration = minDuration;
+    this.maxDuration = maxDuration;
+    this.keepPickup = pickup;
+    this.minutes = new Float64Array(capacity);
+    this.keep = new Uint8Array(capacity);
+    this.keptPickup = new Float64Array(pickup ? capacity : 0);
+    this.distance = new Float64Array(capacity);
+    this.pu = new Int32Array(capacity);
+    this.dof = new Int32Array(capacity);
+  }
+
+  add(rows: Trips): void {
+    const { minDuration, maxDuration, keepPickup, minutes, keep, keptPickup, pu, dof, distance } = this;
+    if (this.n + rows.length > this.capacity) {
+      throw new Error(`clean: the row groups of ${this.source} hold more than the ${this.capacity} rows announced`);
     }
-    const { pickup, dropoff, missing, PULocationID, DOLocationID, trip_distance } = group;
-    // cleanTrips' pass 1 and its copy in one loop: which rows are kept does not depend on the mean.
-    for (let i = 0; i < group.length; i++) {
+    const { pickup, dropoff, missing, PULocationID, DOLocationID, trip_distance } = rows;
+    const n = this.n;
+    let { j, sum, count, withNulls, puMin, puMax, doMin, doMax } = this;
+    // Which rows are kept does not depend on the mean, so the copy happens in the first pass.
+    for (let i = 0; i < rows.length; i++) {
       const d = (dropoff[i]! - pickup[i]!) / MICROS_PER_MINUTE;
       minutes[n + i] = d;
       if (d === d) {
@@ -252,41 +194,52 @@ export async function cleanTripGroups(groups: AsyncIterable<TripGroup> | Iterabl
         j++;
       }
     }
-    n += group.length;
+    this.n = n + rows.length;
+    this.j = j;
+    this.sum = sum;
+    this.count = count;
+    this.withNulls = withNulls;
+    this.puMin = puMin;
+    this.puMax = puMax;
+    this.doMin = doMin;
+    this.doMax = doMax;
   }
-  const mean = count > 0 ? sum / count : NaN;
-  // Pass 2 as cleanTrips', and the kept durations moved to the front (k <= i: nothing unread is overwritten).
-  let squares = 0;
-  let k = 0;
-  for (let i = 0; i < n; i++) {
-    const d = minutes[i]!;
-    if (d === d) squares += (d - mean) * (d - mean);
-    if (keep[i] === 1) minutes[k++] = d;
+
+  finish(): CleanTrips {
+    const { n, j: kept, sum, count, minutes, keep } = this;
+    const mean = count > 0 ? sum / count : NaN;
+    let squares = 0;
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const d = minutes[i]!;
+      if (d === d) squares += (d - mean) * (d - mean);
+      // k <= i: nothing unread is overwritten.
+      if (keep[i] === 1) minutes[k++] = d;
+    }
+    const std = count > 1 ? Math.sqrt(squares / (count - 1)) : NaN;
+    return {
+      length: kept,
+      features: {
+        PULocationID: locations(this.pu.subarray(0, kept), this.puMin, this.puMax),
+        DOLocationID: locations(this.dof.subarray(0, kept), this.doMin, this.doMax),
+        trip_distance: this.distance.subarray(0, kept),
+      },
+      duration: minutes.subarray(0, kept),
+      pickup: this.keepPickup ? this.keptPickup.subarray(0, kept) : this.keptPickup,
+      stats: {
+        rowsRead: n,
+        rowsWithNulls: this.withNulls,
+        rowsKept: kept,
+        fractionKept: n > 0 ? kept / n : NaN,
+        durationMean: mean,
+        durationStd: std,
+        durationCount: count,
+        minDuration: this.minDuration,
+        maxDuration: this.maxDuration,
+      },
+      source: this.source,
+    };
   }
-  const std = count > 1 ? Math.sqrt(squares / (count - 1)) : NaN;
-  const kept = j;
-  return {
-    length: kept,
-    features: {
-      PULocationID: locations(pu.subarray(0, kept), puMin, puMax),
-      DOLocationID: locations(dof.subarray(0, kept), doMin, doMax),
-      trip_distance: distance.subarray(0, kept),
-    },
-    duration: minutes.subarray(0, kept),
-    pickup: keepPickup ? keptPickup.subarray(0, kept) : keptPickup,
-    stats: {
-      rowsRead: n,
-      rowsWithNulls: withNulls,
-      rowsKept: kept,
-      fractionKept: n > 0 ? kept / n : NaN,
-      durationMean: mean,
-      durationStd: std,
-      durationCount: count,
-      minDuration,
-      maxDuration,
-    },
-    source,
-  };
 }
 
 /**
