@@ -390,7 +390,7 @@ async function openParquet(path: string): Promise<OpenFile> {
     handle = await open(path, 'r');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`read: ${path}: no such file; check the path, or fetch the month first with fetchTrips('2024-01')`);
+    if (code === 'ENOENT') throw new Error(`read: ${path}: no such file; check the path (a month such as 2024-01 or a URL is downloaded first: by fetchTrips in code, by --train/--val on the command line)`);
     if (code === 'EISDIR') throw new Error(`read: ${path}: is a directory, not a parquet file; pass the path of a .parquet file`);
     throw new Error(`read: ${path}: cannot open (${code ?? (error as Error).message})`);
   }

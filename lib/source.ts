@@ -5,12 +5,15 @@
  * bucket. Here a download goes once into a cache folder (default `data/` at the
  * project root, not the current directory: notebooks run with their own folder
  * as cwd), through a temporary file renamed only when complete and of the
- * announced size, so a half download is never mistaken for data. The base URL
- * can be pointed elsewhere (option or `TLC_BASE_URL`), which is how the tests
- * serve files from 127.0.0.1.
+ * announced size and framed as parquet (`PAR1` at both ends), so a half
+ * download or an HTML page is never mistaken for data. A month is cached under
+ * TLC's file name at the top of the cache; a URL under `urls/`, keyed on the
+ * whole URL. The base URL can be pointed elsewhere (option or `TLC_BASE_URL`),
+ * which is how the tests serve files from 127.0.0.1.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -135,29 +138,40 @@ export function defaultCacheDir(): string {
  *
  * - `'2024-01'`: the month of the given colour, from the cache or from
  *   {@link tripDataUrl}; cached as `<cacheDir>/yellow_tripdata_2024-01.parquet`.
- * - `'http://…'` / `'https://…'`: that file, cached under its own file name.
+ * - `'http://…'` / `'https://…'`: that file, cached as
+ *   `<cacheDir>/urls/<12 hex of the URL's SHA-256>-<file name>`, so two URLs
+ *   with the same file name (or a URL named like a month's file) never share
+ *   an entry.
  * - a path ending in `.parquet`: returned (absolute) if it exists.
  *
- * A cached file is reused without touching the network. A download is written
- * to a temporary file and renamed only when complete and of the size the
- * server announced. On a terminal (stderr is a TTY) a progress bar is drawn
- * unless `quiet`.
+ * A cached file is reused without touching the network, after a cheap check
+ * that it starts and ends with the parquet magic `PAR1`. A download is written
+ * to a temporary file and renamed only when complete, of the size the server
+ * announced, and framed as parquet; otherwise the temporary file is deleted
+ * and any earlier cached file is left as it was. On a terminal (stderr is a
+ * TTY) a progress bar is drawn unless `quiet`.
  *
  * @throws Error (`source: ...`) for a malformed month or source (before any
  *   I/O), an HTTP error (names the status and the URL), a network failure (says
- *   how to use a local file instead), a short download, or a missing local file.
+ *   how to use a local file instead), a short download, a body that is not
+ *   parquet (an HTML login page, a cut-short file: says what it starts with),
+ *   a cached file that is not parquet (names it; delete it to download again),
+ *   or a missing local file.
  * @example
  * const path = await fetchTrips('2024-01');                 // downloads once, then reuses data/yellow_tripdata_2024-01.parquet
  * const green = await fetchTrips('2024-02', { color: 'green', quiet: true });
+ * const byUrl = await fetchTrips('https://example.org/x/data.parquet'); // data/urls/<hash>-data.parquet
  * const local = await fetchTrips('test/fixtures/yellow_tripdata_2024-01.parquet');
  */
 export async function fetchTrips(source: string, options: FetchTripsOptions = {}): Promise<string> {
   const { color = 'yellow', quiet = false } = options;
   let url: string;
   let fileName: string;
+  let isMonth = false;
   if (MONTH_RE.test(source)) {
     fileName = tripDataFileName(color, source);
     url = tripDataUrl(color, source, options);
+    isMonth = true;
   } else if (/^https?:\/\//i.test(source)) {
     url = source;
     let pathname: string;
@@ -184,14 +198,26 @@ export async function fetchTrips(source: string, options: FetchTripsOptions = {}
   }
 
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
-  const target = join(cacheDir, fileName);
+  // A month keeps TLC's name at the top of the cache (the doctor script and the docs look there);
+  // a URL is keyed on the whole URL, so equal file names from different places never collide.
+  const target = isMonth ? join(cacheDir, fileName) : join(cacheDir, 'urls', `${createHash('sha256').update(url).digest('hex').slice(0, 12)}-${fileName}`);
   const cached = await stat(target).catch(() => undefined);
-  if (cached?.isFile() && cached.size > 0) return target;
+  if (cached?.isFile() && cached.size > 0) {
+    const problem = await parquetFramingProblem(target);
+    if (problem) {
+      throw new Error(`source: the cached file ${target} is not a parquet file (${problem}); delete it to download ${isMonth ? source : url} again`);
+    }
+    return target;
+  }
 
-  await mkdir(cacheDir, { recursive: true });
+  await mkdir(dirname(target), { recursive: true });
   const tmp = `${target}.download-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   try {
-    await download(url, tmp, fileName, { quiet, onProgress: options.onProgress, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 });
+    await download(url, tmp, fileName, { quiet, onProgress: options.onProgress, idleTimeoutMs: options.idleTimeoutMs ?? 60_000, isMonth });
+    const problem = await parquetFramingProblem(tmp);
+    if (problem) {
+      throw new Error(`source: ${url} did not return a parquet file (${problem}); check the URL${isMonth ? ' (the base comes from the baseUrl option or TLC_BASE_URL)' : ''}, or download the file yourself and pass its local path`);
+    }
     await rename(tmp, target);
   } catch (error) {
     await rm(tmp, { force: true });
@@ -204,21 +230,67 @@ interface DownloadOptions {
   quiet: boolean;
   onProgress: ((received: number, total: number) => void) | undefined;
   idleTimeoutMs: number;
+  /** The URL was built from a month: a 404 then means the month or colour is wrong. */
+  isMonth: boolean;
 }
 
-function request(url: string, idleTimeoutMs: number, redirects = 0): Promise<IncomingMessage> {
+const MAGIC = 'PAR1';
+
+/**
+ * Why a file is not framed as parquet, or undefined when it is: `PAR1` at both
+ * ends, at least 12 bytes, and a footer length (the 4 little-endian bytes
+ * before the trailing magic) that fits in the file. Reads 12 bytes, never the
+ * whole file.
+ */
+async function parquetFramingProblem(path: string): Promise<string | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const head = Buffer.alloc(Math.min(64, size));
+    await handle.read(head, 0, head.length, 0);
+    if (head.subarray(0, 4).toString('latin1') !== MAGIC) return `starts with ${describeBytes(head)}`;
+    if (size < 12) return `only ${size} bytes`;
+    const tail = Buffer.alloc(8);
+    await handle.read(tail, 0, 8, size - 8);
+    if (tail.subarray(4).toString('latin1') !== MAGIC) return `starts with PAR1 but does not end with it after ${size} bytes: cut short`;
+    const footer = tail.readUInt32LE(0);
+    if (footer === 0 || footer > size - 12) return `its footer length ${footer} does not fit in its ${size} bytes`;
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The first line of a body, quoted and printable: `'<!DOCTYPE html>'`, or hex when it is binary. */
+function describeBytes(bytes: Buffer): string {
+  if (bytes.length === 0) return 'nothing (0 bytes)';
+  const first = bytes.toString('latin1').split(/[\r\n]/)[0]!.trim();
+  const line = first.slice(0, 40);
+  const printable = line.replace(/[^\x20-\x7e]/g, '');
+  if (printable.length >= Math.max(4, line.length * 0.8)) return `'${printable}${first.length > line.length ? '…' : ''}'`;
+  return `bytes ${bytes.subarray(0, 8).toString('hex').replace(/(..)(?!$)/g, '$1 ')}`;
+}
+
+function request(url: string, options: DownloadOptions, redirects = 0): Promise<IncomingMessage> {
+  const { idleTimeoutMs } = options;
   return new Promise((resolvePromise, reject) => {
     const get = url.startsWith('https:') ? httpsGet : httpGet;
     const req = get(url, { headers: { 'user-agent': 'taxi-duration' } }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location && redirects < 5) {
         res.resume();
-        resolvePromise(request(new URL(res.headers.location, url).toString(), idleTimeoutMs, redirects + 1));
+        resolvePromise(request(new URL(res.headers.location, url).toString(), options, redirects + 1));
         return;
       }
       if (status !== 200) {
         res.resume();
-        reject(new Error(`source: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''} for ${url}${status === 404 ? '; check the month and colour (TLC publishes a month about two months after it ends)' : '; try again later, or download the file yourself and pass its local path'}`));
+        const hint =
+          status === 404
+            ? options.isMonth
+              ? '; check the month and colour (TLC publishes a month about two months after it ends)'
+              : '; check the URL'
+            : '; try again later, or download the file yourself and pass its local path';
+        reject(new Error(`source: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''} for ${url}${hint}`));
         return;
       }
       resolvePromise(res);
@@ -230,12 +302,12 @@ function request(url: string, idleTimeoutMs: number, redirects = 0): Promise<Inc
 
 function networkError(url: string, error: NodeJS.ErrnoException): Error {
   return new Error(
-    `source: could not fetch ${url} (${error.code ?? error.message}); check the network, or download the file another way and pass its local path, e.g. fetchTrips('data/${basename(new URL(url).pathname)}')`,
+    `source: could not fetch ${url} (${error.code ?? error.message}); check the network, or download the file yourself and pass its local path`,
   );
 }
 
 async function download(url: string, tmp: string, name: string, options: DownloadOptions): Promise<void> {
-  const res = await request(url, options.idleTimeoutMs);
+  const res = await request(url, options);
   const header = res.headers['content-length'];
   const total = header === undefined ? NaN : Number(header);
   const bar = !options.quiet && process.stderr.isTTY ? progressBar(name, total) : undefined;

@@ -122,10 +122,16 @@ export async function checkData(root: string): Promise<Check> {
     // library not built: the build check reports it
   }
   dir = resolve(dir);
-  // fetchTrips caches a month as <dir>/<color>_tripdata_<month>.parquet; the subfolders hold
-  // generated data (synthetic/, bench/), which must not pass for the course's real months.
+  // fetchTrips caches a month as <dir>/<color>_tripdata_<month>.parquet and a URL under urls/;
+  // generated months live under synthetic/ and must not pass for the course's real months.
   const files: string[] = [];
-  const generated: string[] = [];
+  let fromUrls = 0;
+  let generated = 0;
+  const countParquet = (d: string): number =>
+    readdirSync(d, { withFileTypes: true }).reduce(
+      (n, e) => n + (e.isDirectory() ? countParquet(join(d, e.name)) : e.name.endsWith('.parquet') ? 1 : 0),
+      0,
+    );
   if (existsSync(dir)) {
     try {
       accessSync(dir, constants.W_OK);
@@ -134,12 +140,15 @@ export async function checkData(root: string): Promise<Check> {
     }
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       if (entry.isFile() && entry.name.endsWith('.parquet')) files.push(entry.name);
-      else if (entry.isDirectory()) {
-        for (const inner of readdirSync(join(dir, entry.name))) if (inner.endsWith('.parquet')) generated.push(inner);
-      }
+      else if (entry.isDirectory() && entry.name === 'urls') fromUrls += countParquet(join(dir, entry.name));
+      else if (entry.isDirectory()) generated += countParquet(join(dir, entry.name));
     }
   }
-  const extra = generated.length > 0 ? ` (and ${generated.length} generated files in subfolders)` : '';
+  const notes = [
+    ...(fromUrls > 0 ? [`${fromUrls} downloaded from URLs`] : []),
+    ...(generated > 0 ? [`${generated} generated files in subfolders`] : []),
+  ];
+  const extra = notes.length > 0 ? ` (and ${notes.join(', ')})` : '';
   const course = ['2024-01', '2024-02'].filter((m) => !files.includes(`yellow_tripdata_${m}.parquet`));
   if (course.length === 0) {
     return { name: 'data cache', status: 'ok', detail: `${dir}: ${files.length} parquet files, the course's months included${extra}`, fix: '' };

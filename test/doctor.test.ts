@@ -35,16 +35,19 @@ describe('doctor', () => {
 
   it('finds the course months in the cache, or says they download on first run', async () => {
     const cache = join(empty, 'cache');
-    await mkdir(join(cache, 'synthetic'), { recursive: true });
+    await mkdir(join(cache, 'synthetic', 'v2'), { recursive: true });
+    await mkdir(join(cache, 'urls'), { recursive: true });
     const saved = process.env.TAXI_DATA_DIR;
     process.env.TAXI_DATA_DIR = cache;
     try {
       // Generated months in a subfolder (npm start -- --synthetic) are not the course's real data.
-      await writeFile(join(cache, 'synthetic', 'yellow_tripdata_2024-02_100000.parquet'), '');
+      await writeFile(join(cache, 'synthetic', 'v2', 'yellow_tripdata_2024-02_100000.parquet'), '');
+      // A URL download named like a month's file is not the month either.
+      await writeFile(join(cache, 'urls', '0123456789ab-yellow_tripdata_2024-02.parquet'), '');
       await writeFile(join(cache, 'yellow_tripdata_2024-01.parquet'), '');
       const partial = await checkData(empty);
       expect(partial.status).toBe('warn');
-      expect(partial.detail).toContain('1 generated files in subfolders');
+      expect(partial.detail).toContain('1 downloaded from URLs, 1 generated files in subfolders');
       expect(partial.detail).toContain('yellow 2024-02 not cached yet');
       await writeFile(join(cache, 'yellow_tripdata_2024-02.parquet'), '');
       expect((await checkData(empty)).status).toBe('ok');

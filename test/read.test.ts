@@ -233,6 +233,14 @@ describe('readTrips errors name the file, the problem and the fix', () => {
     await expect(readTrips(path)).rejects.toThrow(message);
   });
 
+  it('a missing file gets a hint that fits both the library and the command line', async () => {
+    const error = await readTrips(join(dir, 'nope.parquet')).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    const { message } = error as Error;
+    expect(message).toMatch(/^read: .*nope\.parquet: no such file; check the path \(a month such as 2024-01 or a URL is downloaded first: by fetchTrips in code, by --train\/--val on the command line\)$/);
+    expect(message).not.toContain("fetchTrips('");
+  });
+
   it('a corrupted page names the column and says to fetch again', async () => {
     const bytes = new Uint8Array(await readFile(join(fixtures, 'yellow_tripdata_2022-06.parquet')));
     // Overwrite the middle of the data (column chunks), leaving the footer intact.

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,18 +13,38 @@ let dir: string;
 let server: Server;
 let base: string;
 let parquet: Buffer;
+let other: Buffer;
+let origin: string;
 const requests: string[] = [];
+const html = '<!DOCTYPE html>\n<html><body>Log in to the hotel Wi-Fi</body></html>\n';
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'source-test-'));
   const file = join(dir, 'served.parquet');
   await writeSyntheticTrips(file, { month: '2024-01', rows: 3000, seed: 9 });
   parquet = await readFile(file);
+  const otherFile = join(dir, 'other.parquet');
+  await writeSyntheticTrips(otherFile, { month: '2024-02', rows: 500, seed: 10 });
+  other = await readFile(otherFile);
   // A stand-in for TLC's bucket: each path behaves as one case.
   server = createServer((req, res) => {
     const url = req.url ?? '';
     requests.push(url);
-    if (url.endsWith('_tripdata_2024-01.parquet') || url === '/any/name.parquet') {
+    if (url.startsWith('/y/')) {
+      // Same file names as /x/ and as the months, different contents.
+      res.writeHead(200, { 'content-length': other.length });
+      res.end(other);
+    } else if (url.startsWith('/x/')) {
+      res.writeHead(200, { 'content-length': parquet.length });
+      res.end(parquet);
+    } else if (url.startsWith('/portal/') || url.endsWith('_2024-08.parquet')) {
+      // A captive portal: 200 with a login page.
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(html) });
+      res.end(html);
+    } else if (url.startsWith('/cut/') || url.endsWith('_2024-09.parquet')) {
+      // No Content-Length, the end of the body marked by closing the connection, closed early.
+      req.socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n'), parquet.subarray(0, parquet.length >> 1)]));
+    } else if (url.endsWith('_tripdata_2024-01.parquet') || url === '/any/name.parquet') {
       res.writeHead(200, { 'content-length': parquet.length, 'content-type': 'application/octet-stream' });
       res.end(parquet);
     } else if (url.endsWith('_2024-05.parquet')) {
@@ -42,7 +63,8 @@ beforeAll(async () => {
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/trip-data`;
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `${origin}/trip-data`;
 });
 
 afterAll(async () => {
@@ -103,12 +125,70 @@ describe('fetchTrips', () => {
     expect(Buffer.compare(await readFile(moved), parquet)).toBe(0);
   });
 
-  it('accepts any URL (cached under its file name) and a local path', async () => {
+  it('accepts any URL (cached under urls/, keyed on the whole URL) and a local path', async () => {
     const cacheDir = await freshCache();
-    const fromUrl = await fetchTrips(`http://127.0.0.1:${(server.address() as AddressInfo).port}/any/name.parquet`, { cacheDir, quiet: true });
-    expect(fromUrl).toBe(join(cacheDir, 'name.parquet'));
+    const url = `${origin}/any/name.parquet`;
+    const fromUrl = await fetchTrips(url, { cacheDir, quiet: true });
+    expect(fromUrl).toBe(join(cacheDir, 'urls', `${createHash('sha256').update(url).digest('hex').slice(0, 12)}-name.parquet`));
     expect(await fetchTrips(fromUrl)).toBe(fromUrl);
     await expect(fetchTrips(join(dir, 'absent.parquet'))).rejects.toThrow(/^source: no such file .*absent\.parquet; check the path/);
+  });
+
+  it('caches two URLs with the same file name apart, each with its own contents', async () => {
+    const cacheDir = await freshCache();
+    const x = await fetchTrips(`${origin}/x/data.parquet`, { cacheDir, quiet: true });
+    const y = await fetchTrips(`${origin}/y/data.parquet`, { cacheDir, quiet: true });
+    expect(y).not.toBe(x);
+    expect(Buffer.compare(await readFile(x), parquet)).toBe(0);
+    expect(Buffer.compare(await readFile(y), other)).toBe(0);
+    expect((await readTrips(y)).length).toBe(500);
+    // Each is then reused from the cache, without the network.
+    const before = requests.length;
+    expect(await fetchTrips(`${origin}/x/data.parquet`, { cacheDir, quiet: true })).toBe(x);
+    expect(await fetchTrips(`${origin}/y/data.parquet`, { cacheDir, quiet: true })).toBe(y);
+    expect(requests.length).toBe(before);
+  });
+
+  it('does not mix up a month and a URL whose file name is the month\'s', async () => {
+    const cacheDir = await freshCache();
+    const month = await fetchTrips('2024-01', { baseUrl: base, cacheDir, quiet: true });
+    const url = await fetchTrips(`${origin}/y/yellow_tripdata_2024-01.parquet`, { cacheDir, quiet: true });
+    expect(url).not.toBe(month);
+    expect(Buffer.compare(await readFile(month), parquet)).toBe(0);
+    expect(Buffer.compare(await readFile(url), other)).toBe(0);
+    // The month keeps TLC's name at the top of the cache; the URL lives under urls/.
+    expect((await readdir(cacheDir)).sort()).toEqual(['urls', 'yellow_tripdata_2024-01.parquet']);
+  });
+
+  it.each([
+    ['an HTML page (URL)', () => `${origin}/portal/yellow_tripdata_2024-01.parquet`, /^source: http:\/\/127\.0\.0\.1:\d+\/portal\/yellow_tripdata_2024-01\.parquet did not return a parquet file \(starts with '<!DOCTYPE html>'\); check the URL/],
+    ['an HTML page (month)', () => '2024-08', /^source: http:\/\/127\.0\.0\.1:\d+\/trip-data\/yellow_tripdata_2024-08\.parquet did not return a parquet file \(starts with '<!DOCTYPE html>'\); check the URL/],
+    ['a body cut short without Content-Length (URL)', () => `${origin}/cut/data.parquet`, /^source: .*\/cut\/data\.parquet did not return a parquet file \(starts with PAR1 but does not end with it after \d+ bytes: cut short\); check the URL/],
+    ['a body cut short without Content-Length (month)', () => '2024-09', /^source: .*yellow_tripdata_2024-09\.parquet did not return a parquet file \(starts with PAR1 but does not end with it/],
+  ])('refuses %s, caching nothing and leaving a good cached file alone', async (_, source, message) => {
+    const cacheDir = await freshCache();
+    const good = await fetchTrips('2024-01', { baseUrl: base, cacheDir, quiet: true });
+    await expect(fetchTrips(source(), { baseUrl: base, cacheDir, quiet: true })).rejects.toThrow(message);
+    expect(Buffer.compare(await readFile(good), parquet)).toBe(0);
+    const left = [...(await readdir(cacheDir)), ...(existsSync(join(cacheDir, 'urls')) ? await readdir(join(cacheDir, 'urls')) : [])];
+    expect(left.filter((name) => name !== 'urls')).toEqual(['yellow_tripdata_2024-01.parquet']);
+  });
+
+  it.each([
+    ['an HTML page', () => Buffer.from(html), /is not a parquet file \(starts with '<!DOCTYPE html>'\); delete it to download 2024-01 again/],
+    ['a file cut short', () => parquet.subarray(0, 1000), /is not a parquet file \(starts with PAR1 but does not end with it after 1000 bytes: cut short\); delete it to download 2024-01 again/],
+    ['a bad footer length', () => Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(8), Buffer.from([0xff, 0xff, 0, 0]), Buffer.from('PAR1')]), /is not a parquet file \(its footer length 65535 does not fit in its 20 bytes\)/],
+  ])('names a cached file that is not parquet (%s) without the network or deleting it', async (_, bytes, message) => {
+    const cacheDir = await freshCache();
+    const path = join(cacheDir, 'yellow_tripdata_2024-01.parquet');
+    const content = bytes();
+    await writeFile(path, content);
+    const before = requests.length;
+    await expect(fetchTrips('2024-01', { baseUrl: base, cacheDir, quiet: true })).rejects.toThrow(
+      new RegExp(`^source: the cached file ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${message.source}`),
+    );
+    expect(requests.length).toBe(before);
+    expect(Buffer.compare(await readFile(path), content)).toBe(0);
   });
 
   it('reports the download on stderr unless quiet', async () => {
@@ -148,6 +228,14 @@ describe('fetchTrips', () => {
     expect(await readdir(cacheDir)).toEqual([]);
   });
 
+  it('says to check the URL, not the month, on a 404 for a URL', async () => {
+    const cacheDir = await freshCache();
+    const error = await fetchTrips(`${origin}/missing/data.parquet`, { cacheDir, quiet: true }).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/^source: HTTP 404 Not Found for http:\/\/127\.0\.0\.1:\d+\/missing\/data\.parquet; check the URL$/);
+    expect((error as Error).message).not.toMatch(/month|colou?r/);
+  });
+
   it('says how to use a local file when the server cannot be reached', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
@@ -155,7 +243,7 @@ describe('fetchTrips', () => {
     await new Promise((resolve) => closed.close(resolve));
     const cacheDir = await freshCache();
     await expect(fetchTrips('2024-01', { baseUrl: `http://127.0.0.1:${port}`, cacheDir, quiet: true })).rejects.toThrow(
-      /^source: could not fetch http:\/\/127\.0\.0\.1:\d+\/yellow_tripdata_2024-01\.parquet \(ECONNREFUSED\); .*pass its local path/,
+      /^source: could not fetch http:\/\/127\.0\.0\.1:\d+\/yellow_tripdata_2024-01\.parquet \(ECONNREFUSED\); check the network, or download the file yourself and pass its local path$/,
     );
     expect(await readdir(cacheDir)).toEqual([]);
   });
