@@ -16,7 +16,7 @@ import { categorical, type Columns } from './columns.js';
 import { loadModel } from './modelFile.js';
 import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainOptions, type TrainResult } from './pipeline.js';
 import { MISSING, readTrips, type Trips } from './read.js';
-import type { Color } from './source.js';
+import { fetchTrips, type Color } from './source.js';
 
 /**
  * Where the command reads and writes; tests pass their own streams.
@@ -43,7 +43,7 @@ export class UsageError extends Error {
 const NAME = 'taxi-duration';
 
 const TRAIN_HELP = `Usage: ${NAME} [train] [options]
-       ${NAME} predict [FILE.parquet | -] [--model FILE]
+       ${NAME} predict [SRC | -] [--model FILE]
 
 Trains the course's model (DictVectorizer + LinearRegression on PULocationID,
 DOLocationID, trip_distance) on one month and validates on another; writes the
@@ -73,21 +73,35 @@ Examples:
   ${NAME} --synthetic                      # works offline, on generated data
   ${NAME} --train 2024-01 --val 2024-02    # the course's months from the TLC site
   ${NAME} predict data/yellow_tripdata_2024-03.parquet > predictions.txt
+  ${NAME} predict 2024-03 --color green > predictions.txt   # downloads the month into the cache
   echo '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}' | ${NAME} predict
 `;
 
-const PREDICT_HELP = `Usage: ${NAME} predict [FILE.parquet | -] [options]
+const PREDICT_HELP = `Usage: ${NAME} predict [SRC | -] [options]
 
 Predicts trip durations (minutes) with a saved model, one number per line on stdout.
-Input: a TLC parquet file, or JSON records on stdin (a JSON array or one object per
-line) with PULocationID, DOLocationID and trip_distance. Locations not seen in
-training contribute nothing, as in training (DictVectorizer ignores unseen features).
-Rows of a parquet file with a null in a needed column print "null".
+Input SRC: a month YYYY-MM, an http(s) URL of a parquet file or a local parquet path
+(months and URLs are downloaded into the cache once, as for training); or '-' / nothing
+for JSON records on stdin: a JSON array, a single JSON object (any formatting) or
+JSON Lines (one object per line), with PULocationID, DOLocationID and trip_distance.
+Locations not seen in training contribute nothing, as in training (DictVectorizer
+ignores unseen features). Rows of a parquet file with a null in a needed column
+print "null".
 
 Options:
   --model FILE      model file (default models/lin_reg.json)
+  --color COLOR     yellow or green, for a month SRC (default yellow)
+  --cache-dir DIR   data cache (default: $TAXI_DATA_DIR, else data/)
+  -q, --quiet       no notes or download messages on stderr (errors only)
   -v, --verbose     stack traces on errors
   -h, --help        this help
+
+Environment: TLC_BASE_URL overrides the trip-data site; TAXI_DATA_DIR the cache.
+
+Examples:
+  ${NAME} predict 2024-03 > predictions.txt
+  ${NAME} predict https://example.org/trip-data/yellow_tripdata_2024-03.parquet
+  echo '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}' | ${NAME} predict
 `;
 
 const trainOptions = {
@@ -110,6 +124,9 @@ const trainOptions = {
 
 const predictOptions = {
   model: { type: 'string' },
+  color: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
@@ -124,13 +141,26 @@ const predictOptions = {
  * const code = await main(['--synthetic', '--out', 'build/models', '--quiet']);
  */
 export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
-  const verbose = argv.includes('--verbose') || argv.includes('-v');
+  const predict = argv[0] === 'predict';
+  const args = predict || argv[0] === 'train' ? argv.slice(1) : argv;
   try {
-    if (argv[0] === 'predict') return await predictCommand(argv.slice(1), io);
-    return await trainCommand(argv[0] === 'train' ? argv.slice(1) : argv, io);
+    return predict ? await predictCommand(args, io) : await trainCommand(args, io);
   } catch (error) {
-    io.stderr.write(formatError(error, verbose) + '\n');
+    io.stderr.write(formatError(error, wantsVerbose(args, predict ? predictOptions : trainOptions)) + '\n');
     return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+/**
+ * Whether the command line asks for --verbose, read as the command's parser reads it
+ * (so `-qv` counts, and `--out -v` is a folder named -v), but leniently: it must also
+ * answer for a command line that failed to parse (`--frobnicate --verbose`).
+ */
+function wantsVerbose(argv: readonly string[], options: NonNullable<ParseArgsConfig['options']>): boolean {
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: false }).values.verbose === true;
+  } catch {
+    return false;
   }
 }
 
@@ -182,11 +212,12 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
   }
   const modelPath = resolve(values.model ?? 'models/lin_reg.json');
   const input = positionals[0] ?? '-';
+  const color = values.color !== undefined ? parseColor(values.color) : undefined;
   if (input === '-' && io.stdin.isTTY) {
-    throw new UsageError(`${NAME}: predict needs a parquet file or JSON records piped on stdin (see predict --help)`);
+    throw new UsageError(`${NAME}: predict needs a month, a parquet file or URL, or JSON records piped on stdin (see predict --help)`);
   }
   const { vectorizer, model, metadata } = await loadModel(modelPath);
-  if (metadata.synthetic === true) {
+  if (metadata.synthetic === true && !values.quiet) {
     // Predictions go to stdout; the reminder goes where a human sees it and a pipe does not.
     io.stderr.write(`predict: note: ${modelPath} was trained on SYNTHETIC (generated) data\n`);
   }
@@ -196,44 +227,89 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
   let predictions: (number | null)[];
   if (input === '-') {
     const records = parseRecords(await readStream(io.stdin), categoricalNames, numericalNames);
+    if (records.length === 0) throw new Error('predict: stdin has no records (an empty JSON array); nothing to predict');
     predictions = Array.from(model.predict(vectorizer.transform(records)));
   } else {
-    const trips = await readTrips(input);
+    // A month or URL is downloaded into the cache once, as --train/--val are; a local path is checked.
+    const path = await fetchTrips(input, {
+      ...(color !== undefined ? { color } : {}),
+      ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
+      quiet: values.quiet ?? false,
+    });
+    const trips = await readTrips(path);
+    if (trips.length === 0) throw new Error(`predict: ${input} has no rows; nothing to predict`);
     // Rows with a null in a needed column cannot be predicted; they print null, in place.
     const valid = validRows(trips);
-    const columns: Columns = {
-      PULocationID: categorical(pick(trips.PULocationID, valid)),
-      DOLocationID: categorical(pick(trips.DOLocationID, valid)),
-      trip_distance: pick(trips.trip_distance, valid),
-    };
-    const predicted = model.predict(vectorizer.transform(columns));
     predictions = new Array<number | null>(trips.length).fill(null);
-    let j = 0;
-    for (let i = 0; i < trips.length; i++) if (valid === null || valid[i] === 1) predictions[i] = predicted[j++]!;
+    if (valid === null || valid.includes(1)) {
+      const columns: Columns = {
+        PULocationID: categorical(pick(trips.PULocationID, valid)),
+        DOLocationID: categorical(pick(trips.DOLocationID, valid)),
+        trip_distance: pick(trips.trip_distance, valid),
+      };
+      const predicted = model.predict(vectorizer.transform(columns));
+      let j = 0;
+      for (let i = 0; i < trips.length; i++) if (valid === null || valid[i] === 1) predictions[i] = predicted[j++]!;
+    }
   }
   await writeLines(io.stdout, predictions);
   return 0;
 }
 
-/** Turns JSON text (an array of records or JSON lines) into records as the course's vectorizer saw them. */
+const RECORDS_HINT = 'pipe a JSON array, a single JSON object, or one JSON object per line (JSON Lines)';
+
+/**
+ * Turns JSON text into records as the course's vectorizer saw them. The text is a JSON
+ * array of records, a single record (any formatting, e.g. pretty-printed), or JSON Lines.
+ */
 function parseRecords(
   text: string,
   categoricalNames: readonly string[],
   numericalNames: readonly string[],
 ): Record<string, string | number>[] {
   const trimmed = text.trim();
-  if (trimmed === '') throw new Error(`predict: no records on stdin; pipe a JSON array or one JSON object per line`);
+  if (trimmed === '') throw new Error(`predict: no records on stdin; ${RECORDS_HINT}`);
   let raw: unknown[];
+  // Where each record came from, for error messages: "record 2 (line 3)" for JSON Lines.
+  let where = (i: number): string => `record ${i + 1}`;
+  let whole: unknown;
+  let wholeError: Error | undefined;
   try {
-    raw = trimmed.startsWith('[')
-      ? (JSON.parse(trimmed) as unknown[])
-      : trimmed.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+    whole = JSON.parse(trimmed);
   } catch (error) {
-    throw new Error(`predict: stdin is not JSON records (${(error as Error).message})`, { cause: error });
+    wholeError = error as Error;
+  }
+  if (wholeError === undefined) {
+    if (Array.isArray(whole)) raw = whole;
+    else if (typeof whole === 'object' && whole !== null) raw = [whole];
+    else throw new Error(`predict: stdin holds a JSON ${whole === null ? 'null' : typeof whole}, not records; ${RECORDS_HINT}`);
+  } else if (trimmed.startsWith('[')) {
+    throw new Error(`predict: stdin is not JSON records (${wholeError.message}); ${RECORDS_HINT}`, { cause: wholeError });
+  } else {
+    // JSON Lines: one record per non-blank line.
+    const lines = text.split(/\r?\n/);
+    const lineNumbers: number[] = [];
+    raw = [];
+    for (let n = 0; n < lines.length; n++) {
+      const line = lines[n]!;
+      if (line.trim() === '') continue;
+      try {
+        raw.push(JSON.parse(line) as unknown);
+      } catch (error) {
+        // A first line that is not JSON on its own, in a text that starts like an object, is
+        // most likely one multi-line object with a mistake in it: report that document's error.
+        const message = raw.length === 0 && trimmed.startsWith('{') && trimmed.includes('\n')
+          ? `as one JSON object: ${wholeError.message}`
+          : `line ${n + 1}: ${(error as Error).message}`;
+        throw new Error(`predict: stdin is not JSON records (${message}); ${RECORDS_HINT}`, { cause: error });
+      }
+      lineNumbers.push(n + 1);
+    }
+    where = (i) => `record ${i + 1} (line ${lineNumbers[i]})`;
   }
   return raw.map((r, i) => {
     if (typeof r !== 'object' || r === null || Array.isArray(r)) {
-      throw new Error(`predict: record ${i + 1} is not a JSON object`);
+      throw new Error(`predict: ${where(i)} is not a JSON object; ${RECORDS_HINT}`);
     }
     const record = r as Record<string, unknown>;
     const out: Record<string, string | number> = {};
@@ -241,14 +317,14 @@ function parseRecords(
     for (const name of categoricalNames) {
       const v = record[name];
       if (typeof v !== 'string' && typeof v !== 'number') {
-        throw new Error(`predict: record ${i + 1} needs ${name} (a location ID), got ${JSON.stringify(v)}`);
+        throw new Error(`predict: ${where(i)} needs ${name} (a location ID), got ${JSON.stringify(v)}`);
       }
       out[name] = String(v);
     }
     for (const name of numericalNames) {
       const v = record[name];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new Error(`predict: record ${i + 1} needs ${name} as a number, got ${JSON.stringify(v)}`);
+        throw new Error(`predict: ${where(i)} needs ${name} as a number, got ${JSON.stringify(v)}`);
       }
       out[name] = v;
     }

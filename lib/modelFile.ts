@@ -29,7 +29,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LinearRegression } from './regression.js';
-import { DictVectorizer } from './vectorize.js';
+import { compareCodePoints, DictVectorizer } from './vectorize.js';
 
 /**
  * The `format` field of a model file.
@@ -136,7 +136,8 @@ export async function saveModel(path: string, saved: SavedModel): Promise<ModelM
  *
  * @throws Error naming the problem when the file is missing, not JSON (corrupt or
  *   truncated), of another format, of an unknown or newer version, or inconsistent
- *   (coefficient count ≠ feature count, repeated feature names, non-finite numbers).
+ *   (coefficient count ≠ feature count, repeated feature names, feature names out of
+ *   code point order while `sort` is true, non-finite numbers).
  * @example
  * const { vectorizer, model, metadata } = await loadModel('models/lin_reg.json');
  * const yPred = model.predict(vectorizer.transform(features));
@@ -252,6 +253,17 @@ function fromDocument(document: unknown, path: string): SavedModel {
   });
   if (typeof vec.separator !== 'string') return fail('vectorizer.separator must be a string');
   if (typeof vec.sort !== 'boolean') return fail('vectorizer.sort must be true or false');
+  if (vec.sort) {
+    // A sorting vectorizer relies on its names being in code point order; out of order, its
+    // columns would no longer line up with the coefficients. (Repeats are reported below.)
+    for (let i = 1; i < names.length; i++) {
+      if (compareCodePoints(names[i - 1] as string, names[i] as string) > 0) {
+        return fail(
+          `vectorizer.sort is true but the feature names are not sorted (${JSON.stringify(names[i - 1])} comes before ${JSON.stringify(names[i])} at index ${i}); the file was edited or corrupted: save the model again from the fitted vectorizer`,
+        );
+      }
+    }
+  }
   const mod = document.model;
   if (!isObject(mod)) return fail('"model" is missing or not an object');
   const coef = mod.coef;

@@ -108,7 +108,14 @@ export class LinearRegression {
     return model;
   }
 
-  /** Whether `fit` (or `fromParameters`) has run. */
+  /**
+   * Whether `fit` (or `fromParameters`) has run.
+   *
+   * @example
+   * const lr = new LinearRegression();
+   * lr.fitted; // false
+   * lr.fit(X, y).fitted; // true
+   */
   get fitted(): boolean {
     return this.#coef !== undefined;
   }
@@ -150,7 +157,14 @@ export class LinearRegression {
     return this.#rank;
   }
 
-  /** The parameters, for a model file. */
+  /**
+   * The parameters, for a model file (a copy: changing it does not change the model).
+   *
+   * @throws Error before `fit`.
+   * @example
+   * const { coef, intercept, fitIntercept } = model.parameters;
+   * const copy = LinearRegression.fromParameters(model.parameters); // predicts the same
+   */
   get parameters(): LinearRegressionParameters {
     return { coef: Float64Array.from(this.#fittedCoef()), intercept: this.#intercept, fitIntercept: this.fitIntercept };
   }

@@ -174,7 +174,14 @@ export class DictVectorizer {
     return dv;
   }
 
-  /** Whether `fit` (or `fromFeatureNames`) has run. */
+  /**
+   * Whether `fit` (or `fromFeatureNames`) has run.
+   *
+   * @example
+   * const dv = new DictVectorizer();
+   * dv.fitted; // false
+   * dv.fit([{ PULocationID: '132', trip_distance: 17.6 }]).fitted; // true
+   */
   get fitted(): boolean {
     return this.#featureNames !== undefined;
   }

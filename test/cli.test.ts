@@ -7,7 +7,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createReadStream, existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -140,6 +140,23 @@ describe('taxi-duration: command line', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/unknown option --frobnicate/);
     expect(run.stderr).toMatch(/\n\s+at /);
+  });
+
+  it.each([['-qv'], ['-vq'], ['-q', '-v']])('adds the stack with %j (combined short flags), and prints nothing else', async (...flags) => {
+    const run = await cli([...flags, '--train', '2024-13', '--out', join(dir, 'm-qv')]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    const [first, ...rest] = run.stderr.trimEnd().split('\n');
+    expect(first).toMatch(/^Error: source: month "2024-13" is not a month/);
+    expect(rest.length).toBeGreaterThan(0);
+    for (const line of rest) expect(line).toMatch(/^\s+at |^Caused by: /);
+  });
+
+  it('does not read an option value as --verbose (--out=-v is a folder)', async () => {
+    const run = await cli(['--out=-v', '--train', '2024-13']);
+    expectOneLineError(run, /^source: month "2024-13"/);
+    const ambiguous = await cli(['--out', '-v']);
+    expectOneLineError(ambiguous, /^taxi-duration: Option '--out' argument is ambiguous/);
   });
 });
 
@@ -363,6 +380,90 @@ describe('taxi-duration: end to end against a local TLC server', () => {
       expect(nulls).toBeGreaterThan(5);
       expect(nulls).toBeLessThan(100);
       for (const l of lines) if (l !== 'null') expect(Number.isFinite(Number(l))).toBe(true);
+    });
+
+    it('takes a month, a URL or a path, like --train/--val, through the cache', async () => {
+      const model = ['--model', join(out, 'lin_reg.json')];
+      const byPath = await cli(['predict', join(served, 'yellow_tripdata_2024-03.parquet'), ...model]);
+      expect(byPath.code, byPath.stderr).toBe(0);
+      // By month: downloaded from TLC_BASE_URL into TAXI_DATA_DIR, then the same numbers.
+      const cache = join(dir, 'cache-predict');
+      const before = requests.length;
+      const byMonth = await cli(['predict', '2024-03', ...model], { env: { TAXI_DATA_DIR: cache } });
+      expect(byMonth.code, byMonth.stderr).toBe(0);
+      expect(requests.slice(before)).toContain('/trip-data/yellow_tripdata_2024-03.parquet');
+      expect(existsSync(join(cache, 'yellow_tripdata_2024-03.parquet'))).toBe(true);
+      expect(byMonth.stdout).toBe(byPath.stdout);
+      const byCachedPath = await cli(['predict', join(cache, 'yellow_tripdata_2024-03.parquet'), ...model]);
+      expect(byCachedPath.stdout).toBe(byMonth.stdout);
+      // Again by month: from the cache, no new request; --quiet drops the synthetic-model note.
+      const again = requests.length;
+      const cached = await cli(['predict', '2024-03', '-q', ...model], { env: { TAXI_DATA_DIR: cache } });
+      expect(cached.code, cached.stderr).toBe(0);
+      expect(cached.stderr).toBe('');
+      expect(cached.stdout).toBe(byPath.stdout);
+      expect(requests.length).toBe(again);
+      // By URL, into --cache-dir.
+      const urlCache = join(dir, 'cache-predict-url');
+      const byUrl = await cli(['predict', `${baseUrl}/yellow_tripdata_2024-03.parquet`, '--cache-dir', urlCache, ...model]);
+      expect(byUrl.code, byUrl.stderr).toBe(0);
+      expect(byUrl.stdout).toBe(byPath.stdout);
+      // Somewhere in that cache (its layout for URLs is fetchTrips' business).
+      const entries = await readdir(urlCache, { recursive: true });
+      expect(entries.some((e) => e.endsWith('yellow_tripdata_2024-03.parquet')), entries.join(', ')).toBe(true);
+      // --color picks the dataset of a month: the server has no green files.
+      const green = await cli(['predict', '2024-03', '--color', 'green', ...model], { env: { TAXI_DATA_DIR: cache } });
+      expectOneLineError(green, /^source: HTTP 404 .*green_tripdata_2024-03\.parquet/);
+      expect(green.code).toBe(1);
+      const badColor = await cli(['predict', '2024-03', '--color', 'red', ...model]);
+      expectOneLineError(badColor, /^taxi-duration: --color must be yellow or green, got 'red'$/);
+      expect(badColor.code).toBe(2);
+    });
+
+    it('accepts a JSON array, a single JSON object (any formatting) and JSON Lines', async () => {
+      const model = ['--model', join(out, 'lin_reg.json')];
+      const a = { PULocationID: 161, DOLocationID: '236', trip_distance: 2.1 };
+      const b = { PULocationID: '43', DOLocationID: 238, trip_distance: 0.9 };
+      const array = await cli(['predict', ...model], { stdin: JSON.stringify([a, b]) });
+      expect(array.code, array.stderr).toBe(0);
+      const [pa] = array.stdout.trim().split('\n');
+      for (const [stdin, expected] of [
+        [JSON.stringify(a, null, 2), `${pa}\n`],                             // pretty-printed object
+        [`\n  ${JSON.stringify(a)}  \n`, `${pa}\n`],                         // one-line object
+        [`${JSON.stringify(a)}\r\n\r\n${JSON.stringify(b)}\r\n`, array.stdout], // JSON Lines, CRLF, a blank line
+        [JSON.stringify([a, b], null, 2), array.stdout],                      // pretty-printed array
+      ] as const) {
+        const r = await cli(['predict', ...model], { stdin });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout, stdin).toBe(expected);
+      }
+    });
+
+    it.each([
+      // JSON Lines: the line that fails is named (blank lines count).
+      [`{"PULocationID":1,"DOLocationID":2,"trip_distance":1}\n\n{"PULocationID":1,"DOLocationID":2,"trip_distance":1}\n{"PULocationID":1,`, /^predict: stdin is not JSON records \(line 4: .*\); pipe a JSON array, a single JSON object, or one JSON object per line \(JSON Lines\)$/],
+      [`{"PULocationID":1,"DOLocationID":2,"trip_distance":1}\n\n{"PULocationID":1,"trip_distance":1}`, /^predict: record 2 \(line 3\) needs DOLocationID \(a location ID\), got undefined$/],
+      [`{"PULocationID":1,"DOLocationID":2,"trip_distance":1}\n[1]`, /^predict: record 2 \(line 2\) is not a JSON object/],
+      // A pretty-printed object with a mistake: the object's own error, not "line 1: {".
+      [`{\n  "PULocationID": 1,\n  "DOLocationID": 2\n  "trip_distance": 1\n}`, /^predict: stdin is not JSON records \(as one JSON object: .*\); pipe/],
+      ['[{"PULocationID":1}', /^predict: stdin is not JSON records \(.*\); pipe a JSON array/],
+      ['42', /^predict: stdin holds a JSON number, not records; pipe a JSON array/],
+    ])('names the problem in JSON records: %j', async (stdin, pattern) => {
+      const r = await cli(['predict', '--model', join(out, 'lin_reg.json')], { stdin });
+      expectOneLineError(r, pattern);
+      expect(r.code).toBe(1);
+    });
+
+    it('says plainly that there is nothing to predict for no rows', async () => {
+      const model = ['--model', join(out, 'lin_reg.json')];
+      const emptyArray = await cli(['predict', ...model], { stdin: '[]' });
+      expectOneLineError(emptyArray, /^predict: stdin has no records \(an empty JSON array\); nothing to predict$/);
+      expect(emptyArray.code).toBe(1);
+      const empty = join(dir, 'empty.parquet');
+      await writeSyntheticTrips(empty, { month: '2024-03', rows: 0, seed: 1 });
+      const emptyFile = await cli(['predict', empty, ...model]);
+      expectOneLineError(emptyFile, /^predict: .*empty\.parquet has no rows; nothing to predict$/);
+      expect(emptyFile.code).toBe(1);
     });
 
     it.each([

@@ -124,6 +124,13 @@ describe('saveModel / loadModel', () => {
       ['a coefficient given as code', () => variant((d) => (d.model.coef[0] = 'process.exit(1)')), /model.coef\[0\] is "process.exit\(1\)", expected a finite number/],
       ['an intercept of 1e999 (Infinity)', () => JSON.stringify(good).replace(/"intercept": ?[-0-9.e]+/, '"intercept": 1e999'), /model.intercept is Infinity, expected a finite number/],
       ['repeated feature names', () => variant((d) => (d.vectorizer.featureNames[1] = d.vectorizer.featureNames[0])), /feature name '.*' appears twice/],
+      ['feature names out of order while sort is true', () => variant((d) => {
+        // Swap two names (and their coefficients, so nothing else looks inconsistent).
+        const n = d.vectorizer.featureNames as string[];
+        const c = d.model.coef as number[];
+        [n[0], n[1]] = [n[1]!, n[0]!];
+        [c[0], c[1]] = [c[1]!, c[0]!];
+      }), /vectorizer\.sort is true but the feature names are not sorted \(.*\); the file was edited or corrupted/],
       ['a missing vectorizer', () => variant((d) => delete d.vectorizer), /"vectorizer" is missing or not an object/],
       ['bad training rows', () => variant((d) => (d.metadata.training.rows = -1)), /metadata.training.rows must be a non-negative integer/],
     ])('%s', async (_, text, message) => {
@@ -131,6 +138,17 @@ describe('saveModel / loadModel', () => {
       await writeFile(path, text());
       await expect(loadModel(path)).rejects.toThrow(message);
       await expect(loadModel(path)).rejects.toThrow(/^modelFile: /);
+    });
+
+    it('accepts names in any order when sort is false', async () => {
+      const path = join(dir, 'unsorted.json');
+      const m = LinearRegression.fromParameters({ coef: [1, 2], intercept: 0.5, fitIntercept: true });
+      await saveModel(path, { vectorizer: DictVectorizer.fromFeatureNames(['b', 'a'], { sort: false }), model: m, metadata: {} });
+      expect((await loadModel(path)).vectorizer.getFeatureNamesOut()).toEqual(['b', 'a']);
+      // The same names with sort: true are refused on save too (saving checks what loading checks).
+      await expect(saveModel(path, { vectorizer: DictVectorizer.fromFeatureNames(['b', 'a']), model: m, metadata: {} })).rejects.toThrow(
+        /feature names are not sorted/,
+      );
     });
 
     it('a missing file', async () => {
