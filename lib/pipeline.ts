@@ -320,19 +320,25 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       // same model bit for bit, in less time and with a lower peak.
       let vectorizing = 0;
       const into = chunkBuffers(clean); // fitChunks consumes each chunk before asking for the next
+      const fitMessage = `fit: ${fmtInt(clean.length)} rows × ${features.length} features`;
+      // fitChunks makes two passes over the rows; the bar moves with each chunk of each pass,
+      // and the small p×p solve after them is the last step.
+      let pass = 0;
       const chunks = function* () {
+        pass++;
         for (let start = 0; start < clean.length; start += SCORE_CHUNK_ROWS) {
           const end = Math.min(clean.length, start + SCORE_CHUNK_ROWS);
           const t = performance.now();
           const X = vectorizer.transform(clean.features, { start, end, into });
           vectorizing += performance.now() - t;
           yield { X, y: clean.duration.subarray(start, end) };
+          progress({ stage: 'fit', message: fitMessage, fraction: (0.95 * ((pass - 1) * clean.length + end)) / (2 * clean.length) });
         }
       };
       model = await timed('fit', () => {
-        progress({ stage: 'fit', message: `fit: ${fmtInt(clean.length)} rows × ${features.length} features`, fraction: 0 });
+        progress({ stage: 'fit', message: fitMessage, fraction: 0 });
         const m = new LinearRegression().fitChunks(chunks);
-        progress({ stage: 'fit', message: `fit: ${fmtInt(clean.length)} rows × ${features.length} features`, fraction: 1, done: true });
+        progress({ stage: 'fit', message: fitMessage, fraction: 1, done: true });
         return m;
       });
       seconds.fit -= vectorizing / 1000;

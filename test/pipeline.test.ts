@@ -197,6 +197,12 @@ describe('train with the validation month in a worker thread (the built library)
     expect(fractions.length).toBeGreaterThan(0);
     expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
     expect(fractions.at(-1)).toBe(1);
+    // The fit bar moves through both passes over the rows before it is done.
+    const fit = parallelEvents.filter((e) => e.stage === 'fit').map((e) => e.fraction!);
+    expect(fit).toEqual([...fit].sort((a, b) => a - b));
+    expect(fit.filter((f) => f > 0 && f < 0.5).length).toBeGreaterThan(0);
+    expect(fit.filter((f) => f >= 0.5 && f < 1).length).toBeGreaterThan(0);
+    expect(fit.at(-1)).toBe(1);
     const sum = STAGES.reduce((s, k) => s + parallel.seconds[k], 0);
     expect(parallel.seconds.total).toBeGreaterThanOrEqual(sum - 1e-6);
   });
