@@ -8,16 +8,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
-import { parquetMetadata } from 'hyparquet/src/metadata.js';
-
 import type { CleanStats } from './clean.js';
 import { rootMeanSquaredError } from './metrics.js';
+import { parquetCreatedBy } from './read.js';
 import { saveModel, type ModelMetadata } from './modelFile.js';
 import { chunkBuffers, JOB_KIND, predictInChunks, readAndClean, SCORE_CHUNK_ROWS, type ModelMessage, type MonthJob, type WorkerMessage } from './pipelineWorker.js';
 import { durationDistributionFigure, saveFigureHtml, type Figure } from './plots.js';
@@ -289,7 +288,8 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
       );
     }
   };
-  const isGenerated = async (path: string) => GENERATOR.test((await parquetCreatedBy(path)) ?? '');
+  // Asked after the file was read and cleaned, so a failure here is no news: count it as not generated.
+  const isGenerated = async (path: string) => GENERATOR.test((await parquetCreatedBy(path).catch(() => undefined)) ?? '');
   const splitResult = (source: string, path: string, generated: boolean, stats: CleanStats, rmse: number): SplitResult => ({
     source,
     path,
@@ -570,26 +570,6 @@ async function writeFileAtomic(path: string, text: string): Promise<void> {
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
-  }
-}
-
-/** The `created_by` of a parquet file's footer (who wrote it), or undefined if unreadable. */
-async function parquetCreatedBy(path: string): Promise<string | undefined> {
-  const file = await open(path, 'r');
-  try {
-    const { size } = await file.stat();
-    const tail = Buffer.alloc(8);
-    await file.read(tail, 0, 8, size - 8);
-    const length = tail.readUInt32LE(0);
-    if (length + 12 > size) return undefined;
-    // parquetMetadata reads the footer from the end of the buffer it is given: footer + length + magic.
-    const footer = new ArrayBuffer(length + 8);
-    await file.read(new Uint8Array(footer), 0, length + 8, size - length - 8);
-    return parquetMetadata(footer).created_by;
-  } catch {
-    return undefined;
-  } finally {
-    await file.close();
   }
 }
 

@@ -379,6 +379,23 @@ async function* decodeRowGroups(
   }
 }
 
+/**
+ * The `created_by` of a parquet file's footer: the program that wrote it. Only the footer
+ * is read, with the same checks as {@link readTrips}.
+ *
+ * @throws Error (`read: <file>: ...`) as readTrips, for a missing, empty, non-parquet or truncated file.
+ * @example
+ * await parquetCreatedBy('data/yellow_tripdata_2024-01.parquet'); // e.g. 'parquet-cpp-arrow version 14.0.2'
+ */
+export async function parquetCreatedBy(path: string): Promise<string | undefined> {
+  const file = await openParquet(path);
+  try {
+    return (await readFooter(file, path)).created_by;
+  } finally {
+    await file.handle.close();
+  }
+}
+
 interface OpenFile {
   handle: FileHandle;
   size: number;

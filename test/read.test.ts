@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MISSING, readTripGroups, readTrips, writeSyntheticTrips } from '../lib/index.js';
+import { MISSING, parquetCreatedBy, readTripGroups, readTrips, writeSyntheticTrips } from '../lib/index.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 interface Expected {
@@ -248,5 +248,18 @@ describe('readTrips errors name the file, the problem and the fix', () => {
     const p = join(dir, 'corrupt.parquet');
     await writeFile(p, bytes);
     await expect(readTrips(p)).rejects.toThrow(/read: .*corrupt\.parquet: cannot decode column tpep_pickup_datetime .*fetch it again/);
+  });
+});
+
+describe('parquetCreatedBy', () => {
+  it('names the program that wrote the file, from the footer alone', async () => {
+    expect(await parquetCreatedBy(join(fixtures, 'yellow_tripdata_2024-01.parquet'))).toBe('taxi-duration synthetic (TLC-shaped)');
+    expect(await parquetCreatedBy(join(fixtures, 'yellow_tripdata_2024-01.pyarrow.parquet'))).toMatch(/^parquet-cpp-arrow version /);
+  });
+
+  it("fails as readTrips does on a file that is not parquet", async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'created-by-')), 'page.parquet');
+    await writeFile(path, '<!DOCTYPE html><html></html>');
+    await expect(parquetCreatedBy(path)).rejects.toThrow(/^read: .*page\.parquet: not a parquet file/);
   });
 });
