@@ -101,12 +101,30 @@ async function best(measure: () => Promise<Measured>): Promise<Measured> {
   return result!;
 }
 
-interface PythonReport {
+/** What a run reports: our metrics JSON and the Python scripts' stdout have this shape in common. */
+interface RunReport {
   train: { rowsKept: number; rmse: number };
   val: { rowsKept: number; rmse: number };
   features: number;
   seconds: Record<string, number>;
   peakRssBytes: number;
+}
+
+/** One row of the table: the run's wall time and RSS, the report's numbers (ours and Python's share a shape). */
+function measured(name: string, label: string, r: Awaited<ReturnType<typeof run>>, report: RunReport): Measured {
+  return {
+    name,
+    label,
+    seconds: r.seconds,
+    peakRssBytes: r.maxRss ?? report.peakRssBytes,
+    rssFrom: r.maxRss === null ? 'self-reported' : 'GNU time',
+    rmseTrain: report.train.rmse,
+    rmseVal: report.val.rmse,
+    rowsKeptTrain: report.train.rowsKept,
+    rowsKeptVal: report.val.rowsKept,
+    features: report.features,
+    stages: report.seconds,
+  };
 }
 
 const results: Measured[] = [];
@@ -123,20 +141,8 @@ results.push(
       '--metrics-json', metricsPath,
       '--quiet',
     ]);
-    const m = JSON.parse(await readFile(metricsPath, 'utf8')) as PythonReport & { peakRssBytes: number };
-    return {
-      name: 'ours',
-      label: 'ours: taxi-duration (TypeScript, end to end, incl. plot + model file)',
-      seconds: r.seconds,
-      peakRssBytes: r.maxRss ?? m.peakRssBytes,
-      rssFrom: r.maxRss === null ? 'self-reported' : 'GNU time',
-      rmseTrain: m.train.rmse,
-      rmseVal: m.val.rmse,
-      rowsKeptTrain: m.train.rowsKept,
-      rowsKeptVal: m.val.rowsKept,
-      features: m.features,
-      stages: m.seconds,
-    };
+    const m = JSON.parse(await readFile(metricsPath, 'utf8')) as RunReport;
+    return measured('ours', 'ours: taxi-duration (TypeScript, end to end, incl. plot + model file)', r, m);
   }),
 );
 
@@ -154,20 +160,7 @@ if (values['no-python']) {
     results.push(
       await best(async () => {
         const r = await run(python, [join(root, 'scripts', 'python', `${p.name}.py`), trainPath, valPath]);
-        const report = JSON.parse(r.stdout) as PythonReport;
-        return {
-          name: p.name,
-          label: p.label,
-          seconds: r.seconds,
-          peakRssBytes: r.maxRss ?? report.peakRssBytes,
-          rssFrom: r.maxRss === null ? 'self-reported' : 'GNU time',
-          rmseTrain: report.train.rmse,
-          rmseVal: report.val.rmse,
-          rowsKeptTrain: report.train.rowsKept,
-          rowsKeptVal: report.val.rowsKept,
-          features: report.features,
-          stages: report.seconds,
-        };
+        return measured(p.name, p.label, r, JSON.parse(r.stdout) as RunReport);
       }),
     );
   }
