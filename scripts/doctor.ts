@@ -9,9 +9,10 @@
  *   npm run doctor -- --json  # the same as JSON
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, accessSync, constants } from 'node:fs';
+import { existsSync, readdirSync, accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { libBuildState } from './lib-build.mjs';
 
 /** One finding: what was checked, how it stands, and how to fix it. */
 export interface Check {
@@ -36,22 +37,17 @@ export function checkNode(version = process.versions.node): Check {
   };
 }
 
-function newestMtime(dir: string, suffix: string): number {
-  if (!existsSync(dir)) return 0;
-  return Math.max(0, ...readdirSync(dir).filter((f) => f.endsWith(suffix)).map((f) => statSync(join(dir, f)).mtimeMs));
-}
-
 /** node_modules (with the project's own tslab) and the built library. */
 export function checkPackages(root: string): Check[] {
   const tslab = join(root, 'node_modules/.bin/tslab');
   const installed: Check = existsSync(tslab)
     ? { name: 'npm packages', status: 'ok', detail: 'node_modules with tslab', fix: '' }
     : { name: 'npm packages', status: 'fail', detail: `${tslab} is missing`, fix: 'npm ci' };
-  const dist = join(root, 'lib/dist/index.js');
   let built: Check;
-  if (!existsSync(dist)) {
-    built = { name: 'library build', status: 'fail', detail: 'lib/dist/index.js is missing (notebooks import the built package)', fix: 'npm run build' };
-  } else if (newestMtime(join(root, 'lib'), '.ts') > statSync(dist).mtimeMs + 1000) {
+  const state = libBuildState(root);
+  if (state === 'missing') {
+    built = { name: 'library build', status: 'fail', detail: 'lib/dist is missing (notebooks import the built package)', fix: 'npm run build' };
+  } else if (state === 'stale') {
     built = { name: 'library build', status: 'warn', detail: 'lib/*.ts changed after the last build; notebooks would use the old code', fix: 'npm run build' };
   } else {
     built = { name: 'library build', status: 'ok', detail: 'lib/dist is up to date', fix: '' };
