@@ -10,6 +10,7 @@ export * from './read.js';
 export * from './clean.js';
 export * from './frame.js';
 export * from './synthetic.js';
+export * from './features.js';
 export * from './vectorize.js';
 export * from './regression.js';
 export * from './metrics.js';

@@ -28,6 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { featureSetOf, type FeatureSet } from './features.js';
 import { LinearRegression } from './regression.js';
 import { compareCodePoints, DictVectorizer } from './vectorize.js';
 
@@ -88,7 +89,16 @@ export interface SavedModel {
   model: LinearRegression;
   /** How it was made. */
   metadata: ModelMetadata;
+  /**
+   * Which trip columns the model's features come from (the course's `categorical` and
+   * `numerical` lists). `saveModel` records it (default: the metadata's lists, else the
+   * course's); `loadModel` always returns it.
+   */
+  features?: FeatureSet;
 }
+
+/** A model file as {@link loadModel} returns it: the feature set is always known. */
+export type LoadedModel = SavedModel & { features: FeatureSet };
 
 /**
  * Writes the vectorizer, model and metadata to `path` atomically: a temporary file
@@ -142,7 +152,7 @@ export async function saveModel(path: string, saved: SavedModel): Promise<ModelM
  * const { vectorizer, model, metadata } = await loadModel('models/lin_reg.json');
  * const yPred = model.predict(vectorizer.transform(features));
  */
-export async function loadModel(path: string): Promise<SavedModel> {
+export async function loadModel(path: string): Promise<LoadedModel> {
   let text: string;
   try {
     const info = await stat(path);
@@ -199,7 +209,7 @@ interface ModelDocument {
   metadata: ModelMetadata;
 }
 
-function toDocument({ vectorizer, model, metadata }: SavedModel): ModelDocument {
+function toDocument({ vectorizer, model, metadata, features }: SavedModel): ModelDocument {
   if (!(vectorizer instanceof DictVectorizer) || !vectorizer.fitted) {
     throw new Error('modelFile: the vectorizer is not a fitted DictVectorizer; fit it before saving');
   }
@@ -214,6 +224,7 @@ function toDocument({ vectorizer, model, metadata }: SavedModel): ModelDocument 
     model: { coef: Array.from(coef), intercept, fitIntercept },
     metadata: {
       ...metadata,
+      ...(features !== undefined ? { categorical: [...features.categorical], numerical: [...features.numerical] } : {}),
       createdAt: metadata.createdAt ?? new Date().toISOString(),
       libraryVersion: metadata.libraryVersion ?? libraryVersion(),
     },
@@ -229,7 +240,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function fromDocument(document: unknown, path: string): SavedModel {
+function fromDocument(document: unknown, path: string): LoadedModel {
   const fail = (problem: string): never => {
     throw new Error(`modelFile: ${path}: ${problem}`);
   };
@@ -303,5 +314,11 @@ function fromDocument(document: unknown, path: string): SavedModel {
   } catch (error) {
     return fail((error as Error).message);
   }
-  return { vectorizer, model, metadata: metadata as ModelMetadata };
+  let features: FeatureSet;
+  try {
+    features = featureSetOf(metadata);
+  } catch (error) {
+    return fail(`metadata.categorical / metadata.numerical: ${(error as Error).message}`);
+  }
+  return { vectorizer, model, metadata: metadata as ModelMetadata, features };
 }
