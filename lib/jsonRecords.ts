@@ -82,6 +82,8 @@ export class JsonRecordsError extends Error {
 const DEFAULT_BATCH = 8192;
 const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 const NEWLINE = 0x0a;
+/** Characters tokenized at a time from a line longer than this (a minified array on one line). */
+const DOCUMENT_SLICE = 65_536;
 
 /**
  * Reads JSON records from a stream of bytes (stdin, a request body) in batches.
@@ -145,13 +147,16 @@ export async function* readJsonRecords(
     shape = kind;
     const tokenize = jsonParser({ streamValues: false, jsonStreaming: kind === 'documents' });
     const assemble = kind === 'array' ? streamArray() : streamValues();
-    documents = (text) => {
+    // The line being tokenized: stream-json says what it expected but not where, so text goes in
+    // a line at a time (or a slice of a very long line) and a fault is placed on its line.
+    let line = lineNumber + 1;
+    const run = (text: string | typeof none): void => {
       let tokens;
       try {
         // The tokenizer is a stream-chain "flushable": `none` marks the end of the input.
         tokens = tokenize(text as string);
       } catch (error) {
-        throw syntaxError(error, count, kind);
+        throw syntaxError(error, line, kind);
       }
       if (tokens === none) return;
       for (const token of isMany(tokens) ? getManyValues(tokens) : [tokens]) {
@@ -159,9 +164,20 @@ export async function* readJsonRecords(
         try {
           item = assemble(token);
         } catch (error) {
-          throw syntaxError(error, count, kind);
+          throw syntaxError(error, line, kind);
         }
         if (item !== none) add((item as { value: unknown }).value);
+      }
+    };
+    documents = (text) => {
+      if (text === none) return run(none);
+      for (let start = 0; start < text.length; ) {
+        const newline = text.indexOf('\n', start);
+        const wholeLine = newline >= 0 && newline - start < DOCUMENT_SLICE;
+        const end = wholeLine ? newline + 1 : Math.min(text.length, start + DOCUMENT_SLICE);
+        run(text.slice(start, end));
+        if (wholeLine) line++;
+        start = end;
       }
     };
   };
@@ -267,10 +283,7 @@ function isSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 }
 
-function syntaxError(error: unknown, count: number, shape: 'array' | 'documents'): JsonRecordsError {
-  // stream-json says what it expected but not where; the records already read bound the place
-  // (the fault is in the text after them, within the chunk being read).
+function syntaxError(error: unknown, line: number, shape: 'array' | 'documents'): JsonRecordsError {
   const detail = ((error as Error).message ?? String(error)).replace(/^Parser (cannot parse input: |has )/, '');
-  const where = count === 0 ? 'before its first record' : `after record ${count}`;
-  return new JsonRecordsError('syntax', `the JSON ${shape === 'array' ? 'array' : 'text'} is broken ${where} (${detail})`, { cause: error });
+  return new JsonRecordsError('syntax', `the JSON ${shape === 'array' ? 'array' : 'text'} is broken on line ${line} (${detail})`, { cause: error });
 }

@@ -374,12 +374,16 @@ export async function startService(options: ServiceOptions): Promise<PredictionS
       log('info', 'stopping', {});
       watcher?.close();
       clearTimeout(debounce);
-      // Requests in flight finish; past the deadline, whatever is still open is cut.
+      // Requests in flight finish; a kept-alive connection is closed as soon as its last answer
+      // is out (close() itself only closes those idle at the moment it is called); past the
+      // deadline, whatever is still open is cut.
+      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       const deadline = setTimeout(() => app.server.closeAllConnections(), shutdownTimeoutMs);
       deadline.unref();
       try {
         await app.close();
       } finally {
+        clearInterval(idle);
         clearTimeout(deadline);
         log('info', 'stopped', {});
         resolveClosed();
