@@ -263,9 +263,9 @@ export async function* readJsonRecords(
   if (records.length > 0 || (!yielded && shape !== undefined && !atStart)) yield take();
 }
 
+/** A line's text (a CR before the newline stays: it is JSON whitespace, trimmed with the rest). */
 function joinLine(pieces: Buffer[], last: Buffer): string {
-  const text = pieces.length === 0 ? last.toString('utf8') : Buffer.concat([...pieces, last]).toString('utf8');
-  return text.endsWith('\r') ? text.slice(0, -1) : text;
+  return pieces.length === 0 ? last.toString('utf8') : Buffer.concat([...pieces, last]).toString('utf8');
 }
 
 function isJson(text: string): boolean {
