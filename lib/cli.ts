@@ -7,12 +7,10 @@
  * or the model file, prints progress on stderr and a summary on stdout, and turns any error
  * into one line and a non-zero exit code (the stack only with --verbose).
  */
-import { realpathSync } from 'node:fs';
+import { createWriteStream, openSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-
-import { createWriteStream } from 'node:fs';
 
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { DEFAULT_MODEL_PATH, loadModel } from './modelFile.js';
@@ -134,6 +132,7 @@ Options:
                           or 'off'; service events always go to stderr
   --no-watch              reload only on SIGHUP, not when the file changes
   -q, --quiet             no access lines and no info events (warnings and errors only)
+  -v, --verbose           stack traces on a startup error
   -h, --help              this help
 
 Examples:
@@ -380,7 +379,7 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
   }
   const accessLog = values['access-log'] ?? '-';
   const events = new JsonLines(io.stderr);
-  const access = accessLog === '-' ? events : accessLog === 'off' ? undefined : new JsonLines(createWriteStream(accessLog, { flags: 'a' }));
+  const access = accessLog === '-' ? events : accessLog === 'off' ? undefined : new JsonLines(createWriteStream('', { fd: openAccessLog(accessLog) }));
   const quiet = values.quiet ?? false;
   const { startService } = await import('./serve.js');
   const service = await startService({
@@ -412,6 +411,15 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
     if (access !== events) await access?.end();
   }
   return 0;
+}
+
+/** Opens the access log for appending now, so that a bad path fails the start instead of losing lines. */
+function openAccessLog(path: string): number {
+  try {
+    return openSync(path, 'a');
+  } catch (error) {
+    throw new Error(`serve: cannot open the access log ${path}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** A whole number in decimal digits (no signs, exponents or hex: `1e3` or `0x10` is a typo here). */

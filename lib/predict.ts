@@ -207,8 +207,8 @@ function completeRows(trips: Trips, features: FeatureSet): { columns: TripFeatur
   let complete = 0;
   for (let i = 0; i < trips.length; i++) if ((trips.missing[i]! & needed) === 0) complete++;
   if (complete === trips.length) {
-    const columns = { PULocationID: categorical(trips.PULocationID), DOLocationID: categorical(trips.DOLocationID), trip_distance: trips.trip_distance };
-    return { columns: zonesOnlyIfNeeded(columns, trips, needed), rows: null, length: trips.length };
+    const columns = { PULocationID: trips.PULocationID, DOLocationID: trips.DOLocationID, trip_distance: trips.trip_distance };
+    return { columns: zonesOnlyIfNeeded(columns, needed), rows: null, length: trips.length };
   }
   const rows = new Int32Array(complete);
   for (let i = 0, j = 0; i < trips.length; i++) if ((trips.missing[i]! & needed) === 0) rows[j++] = i;
@@ -221,18 +221,15 @@ function completeRows(trips: Trips, features: FeatureSet): { columns: TripFeatur
     dropoff[j] = trips.DOLocationID[i]!;
     distance[j] = trips.trip_distance[i]!;
   }
-  return { columns: zonesOnlyIfNeeded({ PULocationID: pu, DOLocationID: dropoff, trip_distance: distance }, trips, needed), rows, length: complete };
+  return { columns: zonesOnlyIfNeeded({ PULocationID: pu, DOLocationID: dropoff, trip_distance: distance }, needed), rows, length: complete };
 }
 
 /**
  * A zone column the model does not use may hold nulls (-1) in rows that are otherwise complete:
  * give it a harmless placeholder so turning it into categories cannot fail on them.
  */
-function zonesOnlyIfNeeded(columns: { PULocationID: Int32Array | Categorical; DOLocationID: Int32Array | Categorical; trip_distance: Float64Array }, _trips: Trips, needed: number): TripFeatureSource {
-  const zone = (column: Int32Array | Categorical, bit: number): Categorical => {
-    if (!(column instanceof Int32Array)) return column;
-    return (needed & bit) !== 0 ? categorical(column) : categorical(new Int32Array(column.length));
-  };
+function zonesOnlyIfNeeded(columns: { PULocationID: Int32Array; DOLocationID: Int32Array; trip_distance: Float64Array }, needed: number): TripFeatureSource {
+  const zone = (column: Int32Array, bit: number): Categorical => ((needed & bit) !== 0 ? categorical(column) : categorical(new Int32Array(column.length)));
   return {
     PULocationID: zone(columns.PULocationID, MISSING.PULocationID),
     DOLocationID: zone(columns.DOLocationID, MISSING.DOLocationID),

@@ -23,7 +23,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { loadModel, type LoadedModel } from './modelFile.js';
@@ -234,13 +234,13 @@ export async function startService(options: ServiceOptions): Promise<PredictionS
     log('warn', 'request aborted', { id: request.id, method: request.method, url: request.url, remote: request.ip });
   });
 
-  app.post('/predict', (request, reply) => {
+  app.post('/predict', (request) => {
     const served = current;
     if (served === undefined) throw new ClientError(503, 'not_ready', 'serve: no model is loaded yet; retry in a moment');
     request.modelVersion = served.version;
     const body = request.body;
-    if (body instanceof LinesBody) return predictBatch(served, body.records, body.lines, request, reply);
-    if (Array.isArray(body)) return predictBatch(served, body, undefined, request, reply);
+    if (body instanceof LinesBody) return predictBatch(served, body.records, body.lines, request);
+    if (Array.isArray(body)) return predictBatch(served, body, undefined, request);
     if (typeof body !== 'object' || body === null) {
       throw new ClientError(400, 'not_a_trip', `serve: the body is ${body === null ? 'null' : `a JSON ${typeof body}`}; send one trip as a JSON object, or an array of them`);
     }
@@ -255,7 +255,7 @@ export async function startService(options: ServiceOptions): Promise<PredictionS
     return { duration: prediction.duration[0]!, unseen: unseenFeatures(served.saved.features, prediction.unseen[0]!), model_version: served.version };
   });
 
-  function predictBatch(served: ServedModel, records: unknown[], lines: number[] | undefined, request: FastifyRequest, _reply: FastifyReply) {
+  function predictBatch(served: ServedModel, records: unknown[], lines: number[] | undefined, request: FastifyRequest) {
     request.records = records.length;
     if (records.length === 0) throw new ClientError(400, 'no_records', 'serve: the batch holds no records; send at least one trip');
     if (records.length > maxRecords) {
