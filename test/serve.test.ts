@@ -3,7 +3,7 @@
  * and over real sockets on 127.0.0.1 for what needs them (reload under load, shutdown with a
  * request in flight, request timeouts).
  */
-import { copyFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -338,5 +338,39 @@ describe('serve: shutdown and timeouts', () => {
     const { service } = await start();
     const port = Number(new URL(service.url).port);
     await expect(startService({ modelPath, port, watch: false })).rejects.toThrow(new RegExp(`^serve: cannot listen on 127\\.0\\.0\\.1:${port} \\(the port is in use`));
+  });
+});
+
+describe('serve: the command in-process', () => {
+  /** A writable that keeps what it gets. */
+  function sink() {
+    let text = '';
+    const stream = new Writable({ write: (c: Buffer, _e, done) => ((text += c.toString()), done()) });
+    return { stream, text: () => text };
+  }
+
+  it('writes access lines to --access-log and events to stderr, and stops on SIGTERM with exit 0', async () => {
+    const accessLog = join(dir, 'access.log');
+    const err = sink();
+    const run = main(['serve', '--model', modelPath, '--port', '0', '--access-log', accessLog, '--no-watch'], { stdout: sink().stream, stderr: err.stream, stdin: Readable.from([]) });
+    const events = () => err.text().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    await vi.waitFor(() => expect(events().some((e) => e.event === 'listening')).toBe(true), { timeout: 5000, interval: 20 });
+    const url = String(events().find((e) => e.event === 'listening')!.url);
+    const r = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(trip) });
+    expect(r.status).toBe(200);
+    // The handler the command installed, called as the signal would call it.
+    process.emit('SIGTERM');
+    expect(await run).toBe(0);
+    const lines = (await readFile(accessLog, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([expect.objectContaining({ event: 'request', level: 'info', method: 'POST', url: '/predict', status: 200, records: 1, ms: expect.any(Number), time: expect.any(String) })]);
+    expect(events().map((e) => e.event)).toEqual(['model loaded', 'listening', 'stopping', 'stopped']);
+    expect(process.listenerCount('SIGHUP')).toBe(0);
+  });
+
+  it('refuses an access log it cannot open, in one line', async () => {
+    const err = sink();
+    const code = await main(['serve', '--model', modelPath, '--port', '0', '--access-log', join(dir, 'no', 'such', 'folder.log')], { stdout: sink().stream, stderr: err.stream, stdin: Readable.from([]) });
+    expect(code).toBe(1);
+    expect(err.text()).toMatch(/^serve: cannot open the access log .*folder\.log: ENOENT.*\n$/);
   });
 });
