@@ -7,15 +7,16 @@
  * or the model file, prints progress on stderr and a summary on stdout, and turns any error
  * into one line and a non-zero exit code (the stack only with --verbose).
  */
-import { realpathSync } from 'node:fs';
+import { createWriteStream, openSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { categorical, type Columns } from './columns.js';
-import { loadModel } from './modelFile.js';
+import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
+import { DEFAULT_MODEL_PATH, loadModel } from './modelFile.js';
 import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainOptions, type TrainResult } from './pipeline.js';
-import { MISSING, readTrips, type Trips } from './read.js';
+import { predictRecordBatches, predictTrips, RecordError } from './predict.js';
+import { readTripGroups } from './read.js';
 import { fetchTrips, type Color } from './source.js';
 
 /**
@@ -44,6 +45,7 @@ const NAME = 'taxi-duration';
 
 const TRAIN_HELP = `Usage: ${NAME} [train] [options]
        ${NAME} predict [SRC | -] [--model FILE]
+       ${NAME} serve [--model FILE] [--port 9696]
 
 Trains the course's model (DictVectorizer + LinearRegression on PULocationID,
 DOLocationID, trip_distance) on one month and validates on another; writes the
@@ -83,13 +85,14 @@ Predicts trip durations (minutes) with a saved model, one number per line on std
 Input SRC: a month YYYY-MM, an http(s) URL of a parquet file or a local parquet path
 (months and URLs are downloaded into the cache once, as for training); or '-' / nothing
 for JSON records on stdin: a JSON array, a single JSON object (any formatting) or
-JSON Lines (one object per line), with PULocationID, DOLocationID and trip_distance.
+JSON Lines (one object per line), with the model's fields (PULocationID, DOLocationID
+as strings or integers, trip_distance). Input is streamed: memory does not grow with it.
 Locations not seen in training contribute nothing, as in training (DictVectorizer
-ignores unseen features). Rows of a parquet file with a null in a needed column
-print "null".
+ignores unseen features); a note on stderr counts them. Rows of a parquet file with
+a null in a needed column print "null".
 
 Options:
-  --model FILE      model file (default models/lin_reg.json)
+  --model FILE      model file (default ${DEFAULT_MODEL_PATH})
   --color COLOR     yellow or green, for a month SRC (default yellow)
   --cache-dir DIR   data cache (default: $TAXI_DATA_DIR, else data/)
   -q, --quiet       no notes or download messages on stderr (errors only)
@@ -102,6 +105,41 @@ Examples:
   ${NAME} predict 2024-03 > predictions.txt
   ${NAME} predict https://example.org/trip-data/yellow_tripdata_2024-03.parquet
   echo '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}' | ${NAME} predict
+`;
+
+const SERVE_HELP = `Usage: ${NAME} serve [options]
+
+Serves a saved model over HTTP (JSON), as the course's Flask/FastAPI service does:
+  POST /predict   one trip {"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}
+                  -> {"duration":…,"unseen":[],"model_version":…}; a JSON array of trips, or
+                  JSON Lines (Content-Type: application/x-ndjson) -> {"durations":[…],…}
+  GET /health     200 once the model is loaded, 503 while starting or stopping
+  GET /model      version, features, training sources, metrics, creation time
+Bad input gets a 4xx JSON error naming the record and the field.
+
+The model file is reloaded on SIGHUP and when it changes; a new file is validated first,
+and a bad one leaves the old model serving. SIGTERM (or Ctrl-C) stops accepting
+connections and lets requests in flight finish. Logs are JSON lines on stderr.
+
+Options:
+  --model FILE            model file (default ${DEFAULT_MODEL_PATH})
+  --host HOST             address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces)
+  --port N                port (default 9696; 0 picks a free one)
+  --max-body-bytes N      largest request body (default 16777216, 16 MiB): 413 beyond
+  --max-records N         most trips in one request (default 100000): 413 beyond
+  --request-timeout MS    a request must arrive whole within MS milliseconds (default 10000)
+  --access-log FILE       where access lines go: a file (appended), '-' for stderr (default),
+                          or 'off'; service events always go to stderr
+  --no-watch              reload only on SIGHUP, not when the file changes
+  -q, --quiet             no access lines and no info events (warnings and errors only)
+  -v, --verbose           stack traces on a startup error
+  -h, --help              this help
+
+Examples:
+  ${NAME} serve --model models/lin_reg.json --port 9696
+  curl -s localhost:9696/predict -H 'content-type: application/json' \\
+       -d '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}'
+  kill -HUP <pid>     # reload the model file now
 `;
 
 const trainOptions = {
@@ -131,6 +169,20 @@ const predictOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
+const serveOptions = {
+  model: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+  'max-records': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'access-log': { type: 'string' },
+  'no-watch': { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
 /**
  * Runs the command with `argv` (the arguments after the program name) and returns the exit code.
  *
@@ -142,11 +194,13 @@ const predictOptions = {
  */
 export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
   const predict = argv[0] === 'predict';
-  const args = predict || argv[0] === 'train' ? argv.slice(1) : argv;
+  const serve = argv[0] === 'serve';
+  const args = predict || serve || argv[0] === 'train' ? argv.slice(1) : argv;
   try {
+    if (serve) return await serveCommand(args, io);
     return predict ? await predictCommand(args, io) : await trainCommand(args, io);
   } catch (error) {
-    io.stderr.write(formatError(error, wantsVerbose(args, predict ? predictOptions : trainOptions)) + '\n');
+    io.stderr.write(formatError(error, wantsVerbose(args, predict ? predictOptions : serve ? serveOptions : trainOptions)) + '\n');
     return error instanceof UsageError ? 2 : 1;
   }
 }
@@ -210,126 +264,206 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
   if (positionals.length > 1) {
     throw new UsageError(`${NAME}: predict takes one input file, got ${positionals.length} (see predict --help)`);
   }
-  const modelPath = resolve(values.model ?? 'models/lin_reg.json');
+  const modelPath = resolve(values.model ?? DEFAULT_MODEL_PATH);
   const input = positionals[0] ?? '-';
   const color = values.color !== undefined ? parseColor(values.color) : undefined;
   if (input === '-' && io.stdin.isTTY) {
     throw new UsageError(`${NAME}: predict needs a month, a parquet file or URL, or JSON records piped on stdin (see predict --help)`);
   }
-  const { vectorizer, model, metadata } = await loadModel(modelPath);
-  if (metadata.synthetic === true && !values.quiet) {
-    // Predictions go to stdout; the reminder goes where a human sees it and a pipe does not.
-    io.stderr.write(`predict: note: ${modelPath} was trained on SYNTHETIC (generated) data\n`);
-  }
-  const categoricalNames = stringList(metadata, 'categorical') ?? ['PULocationID', 'DOLocationID'];
-  const numericalNames = stringList(metadata, 'numerical') ?? ['trip_distance'];
+  const saved = await loadModel(modelPath);
+  const note = (text: string): void => {
+    // Predictions go to stdout; notes go where a human sees them and a pipe does not.
+    if (!values.quiet) io.stderr.write(`predict: note: ${text}\n`);
+  };
+  if (saved.metadata.synthetic === true) note(`${modelPath} was trained on SYNTHETIC (generated) data`);
 
-  let predictions: (number | null)[];
-  if (input === '-') {
-    const records = parseRecords(await readStream(io.stdin), categoricalNames, numericalNames);
-    if (records.length === 0) throw new Error('predict: stdin has no records (an empty JSON array); nothing to predict');
-    predictions = Array.from(model.predict(vectorizer.transform(records)));
-  } else {
-    // A month or URL is downloaded into the cache once, as --train/--val are; a local path is checked.
-    const path = await fetchTrips(input, {
-      ...(color !== undefined ? { color } : {}),
-      ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
-      quiet: values.quiet ?? false,
-    });
-    const trips = await readTrips(path);
-    if (trips.length === 0) throw new Error(`predict: ${input} has no rows; nothing to predict`);
-    // Rows with a null in a needed column cannot be predicted; they print null, in place.
-    const valid = validRows(trips);
-    predictions = new Array<number | null>(trips.length).fill(null);
-    if (valid === null || valid.includes(1)) {
-      const columns: Columns = {
-        PULocationID: categorical(pick(trips.PULocationID, valid)),
-        DOLocationID: categorical(pick(trips.DOLocationID, valid)),
-        trip_distance: pick(trips.trip_distance, valid),
-      };
-      const predicted = model.predict(vectorizer.transform(columns));
-      let j = 0;
-      for (let i = 0; i < trips.length; i++) if (valid === null || valid[i] === 1) predictions[i] = predicted[j++]!;
+  const out = new LineWriter(io.stdout);
+  let rows = 0;
+  let unseen = 0;
+  const print = async (duration: Float64Array, unseenBits: Uint8Array): Promise<void> => {
+    rows += duration.length;
+    for (let i = 0; i < unseenBits.length; i++) if (unseenBits[i] !== 0) unseen++;
+    await out.write(duration);
+  };
+  try {
+    if (input === '-') {
+      let batches = 0;
+      try {
+        for await (const p of predictRecordBatches(saved, readJsonRecords(io.stdin))) {
+          batches++;
+          await print(p.duration, p.unseen);
+        }
+      } catch (error) {
+        if (error instanceof JsonRecordsError) throw new Error(`predict: stdin is not JSON records: ${error.problem}; ${RECORDS_HINT}`, { cause: error });
+        if (error instanceof RecordError && error.field === undefined) throw new Error(`${error.message}; ${RECORDS_HINT}`, { cause: error });
+        throw error;
+      }
+      if (batches === 0) throw new Error(`predict: no records on stdin; ${RECORDS_HINT}`);
+      if (rows === 0) throw new Error('predict: stdin has no records (an empty JSON array); nothing to predict');
+    } else {
+      // A month or URL is downloaded into the cache once, as --train/--val are; a local path is checked.
+      const path = await fetchTrips(input, {
+        ...(color !== undefined ? { color } : {}),
+        ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
+        quiet: values.quiet ?? false,
+      });
+      // One row group at a time: memory holds a group, not the file.
+      for await (const group of readTripGroups(path)) {
+        const p = predictTrips(saved, group);
+        await print(p.duration, p.unseen);
+      }
+      if (rows === 0) throw new Error(`predict: ${input} has no rows; nothing to predict`);
     }
+  } catch (error) {
+    // The reader of stdout went away (`| head -1`): nothing more is wanted, which is no failure.
+    if (error instanceof OutputClosed) return 0;
+    throw error;
+  } finally {
+    out.release();
   }
-  await writeLines(io.stdout, predictions);
+  if (unseen > 0) {
+    note(`${int(unseen)} of ${int(rows)} trips had a zone the model never saw in training; it contributed nothing (as scikit-learn's DictVectorizer ignores it)`);
+  }
   return 0;
 }
 
 const RECORDS_HINT = 'pipe a JSON array, a single JSON object, or one JSON object per line (JSON Lines)';
 
+/** stdout went away (EPIPE): the reader has all it wants. */
+class OutputClosed extends Error {}
+
 /**
- * Turns JSON text into records as the course's vectorizer saw them. The text is a JSON
- * array of records, a single record (any formatting, e.g. pretty-printed), or JSON Lines.
+ * Writes predictions as lines (`null` for NaN, a row that could not be predicted), one write
+ * per batch, waiting for each to be taken (so a slow reader slows us instead of filling memory).
+ * A closed pipe ends the output quietly; any other write error (a full disk) is one line.
  */
-function parseRecords(
-  text: string,
-  categoricalNames: readonly string[],
-  numericalNames: readonly string[],
-): Record<string, string | number>[] {
-  const trimmed = text.trim();
-  if (trimmed === '') throw new Error(`predict: no records on stdin; ${RECORDS_HINT}`);
-  let raw: unknown[];
-  // Where each record came from, for error messages: "record 2 (line 3)" for JSON Lines.
-  let where = (i: number): string => `record ${i + 1}`;
-  let whole: unknown;
-  let wholeError: Error | undefined;
-  try {
-    whole = JSON.parse(trimmed);
-  } catch (error) {
-    wholeError = error as Error;
+class LineWriter {
+  readonly #out: NodeJS.WritableStream;
+  // Without a listener, a write error on stdout would be thrown from the event loop, with a stack.
+  readonly #swallow = (): void => undefined;
+
+  constructor(out: NodeJS.WritableStream) {
+    this.#out = out;
+    out.on('error', this.#swallow);
   }
-  if (wholeError === undefined) {
-    if (Array.isArray(whole)) raw = whole;
-    else if (typeof whole === 'object' && whole !== null) raw = [whole];
-    else throw new Error(`predict: stdin holds a JSON ${whole === null ? 'null' : typeof whole}, not records; ${RECORDS_HINT}`);
-  } else if (trimmed.startsWith('[')) {
-    throw new Error(`predict: stdin is not JSON records (${wholeError.message}); ${RECORDS_HINT}`, { cause: wholeError });
-  } else {
-    // JSON Lines: one record per non-blank line.
-    const lines = text.split(/\r?\n/);
-    const lineNumbers: number[] = [];
-    raw = [];
-    for (let n = 0; n < lines.length; n++) {
-      const line = lines[n]!;
-      if (line.trim() === '') continue;
-      try {
-        raw.push(JSON.parse(line) as unknown);
-      } catch (error) {
-        // A first line that is not JSON on its own, in a text that starts like an object, is
-        // most likely one multi-line object with a mistake in it: report that document's error.
-        const message = raw.length === 0 && trimmed.startsWith('{') && trimmed.includes('\n')
-          ? `as one JSON object: ${wholeError.message}`
-          : `line ${n + 1}: ${(error as Error).message}`;
-        throw new Error(`predict: stdin is not JSON records (${message}); ${RECORDS_HINT}`, { cause: error });
-      }
-      lineNumbers.push(n + 1);
+
+  async write(values: Float64Array): Promise<void> {
+    const block = 65_536;
+    for (let start = 0; start < values.length; start += block) {
+      const end = Math.min(values.length, start + block);
+      let text = '';
+      for (let i = start; i < end; i++) text += (Number.isNaN(values[i]!) ? 'null' : String(values[i]!)) + '\n';
+      await new Promise<void>((done, fail) => {
+        this.#out.write(text, (error?: Error | null) => {
+          if (!error) done();
+          else if ((error as NodeJS.ErrnoException).code === 'EPIPE') fail(new OutputClosed('stdout closed'));
+          else fail(new Error(`predict: could not write the predictions to stdout: ${error.message}`, { cause: error }));
+        });
+      });
     }
-    where = (i) => `record ${i + 1} (line ${lineNumbers[i]})`;
   }
-  return raw.map((r, i) => {
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) {
-      throw new Error(`predict: ${where(i)} is not a JSON object; ${RECORDS_HINT}`);
-    }
-    const record = r as Record<string, unknown>;
-    const out: Record<string, string | number> = {};
-    // The course casts location IDs with astype(str): 161 and "161" are the same category.
-    for (const name of categoricalNames) {
-      const v = record[name];
-      if (typeof v !== 'string' && typeof v !== 'number') {
-        throw new Error(`predict: ${where(i)} needs ${name} (a location ID), got ${JSON.stringify(v)}`);
-      }
-      out[name] = String(v);
-    }
-    for (const name of numericalNames) {
-      const v = record[name];
-      if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new Error(`predict: ${where(i)} needs ${name} as a number, got ${JSON.stringify(v)}`);
-      }
-      out[name] = v;
-    }
-    return out;
+
+  release(): void {
+    this.#out.off('error', this.#swallow);
+  }
+}
+
+async function serveCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(argv, serveOptions);
+  if (values.help) {
+    io.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`${NAME}: unexpected argument '${positionals[0]}'; serve takes the model with --model (see serve --help)`);
+  }
+  const accessLog = values['access-log'] ?? '-';
+  const events = new JsonLines(io.stderr);
+  const access = accessLog === '-' ? events : accessLog === 'off' ? undefined : new JsonLines(createWriteStream('', { fd: openAccessLog(accessLog) }));
+  const quiet = values.quiet ?? false;
+  const { startService } = await import('./serve.js');
+  const service = await startService({
+    modelPath: values.model ?? DEFAULT_MODEL_PATH,
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(values.port !== undefined ? { port: parseWhole('--port', values.port, 0, 65_535) } : {}),
+    ...(values['max-body-bytes'] !== undefined ? { maxBodyBytes: parseWhole('--max-body-bytes', values['max-body-bytes']) } : {}),
+    ...(values['max-records'] !== undefined ? { maxRecords: parseWhole('--max-records', values['max-records']) } : {}),
+    ...(values['request-timeout'] !== undefined ? { requestTimeoutMs: parseWhole('--request-timeout', values['request-timeout']) } : {}),
+    watch: !values['no-watch'],
+    accessLog: access !== undefined && !quiet,
+    onLog: (entry) => {
+      if (entry.event === 'request') access?.write(entry);
+      else if (!quiet || entry.level !== 'info') events.write(entry);
+    },
   });
+  const stop = (): void => void service.close();
+  const reload = (): void => void service.reload();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', reload);
+  try {
+    await service.closed;
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    process.off('SIGHUP', reload);
+    await events.end();
+    if (access !== events) await access?.end();
+  }
+  return 0;
+}
+
+/** Opens the access log for appending now, so that a bad path fails the start instead of losing lines. */
+function openAccessLog(path: string): number {
+  try {
+    return openSync(path, 'a');
+  } catch (error) {
+    throw new Error(`serve: cannot open the access log ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A whole number in decimal digits (no signs, exponents or hex: `1e3` or `0x10` is a typo here). */
+function parseWhole(option: string, value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(`${NAME}: ${option} must be a whole number from ${min} to ${max.toLocaleString('en-US')}, got '${value}'`);
+  }
+  return n;
+}
+
+/**
+ * Log entries as JSON lines, gathered and written once per turn of the event loop: one write
+ * per request would cost a system call each at tens of thousands of requests a second.
+ */
+class JsonLines {
+  #buffer = '';
+  #scheduled = false;
+  constructor(private readonly out: NodeJS.WritableStream) {
+    // A log that cannot be written must not take the service down.
+    out.on('error', () => undefined);
+  }
+
+  write(entry: object): void {
+    this.#buffer += JSON.stringify(entry) + '\n';
+    if (this.#buffer.length > 65_536) this.#flush();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#buffer === '') return;
+    this.out.write(this.#buffer);
+    this.#buffer = '';
+  }
+
+  async end(): Promise<void> {
+    this.#flush();
+    if (this.out === process.stderr || this.out === process.stdout) return;
+    await new Promise<void>((done) => this.out.end(() => done()));
+  }
 }
 
 /** Draws per-stage bars on a terminal; plain lines otherwise (logs, CI, pipes). */
@@ -462,46 +596,6 @@ function formatError(error: unknown, verbose: boolean): string {
     text += `\nCaused by: ${cause.stack ?? cause.message}`;
   }
   return text;
-}
-
-/** Rows whose three features are all present (1) or not (0); null when every row is complete. */
-function validRows(trips: Trips): Uint8Array | null {
-  const needed = MISSING.PULocationID | MISSING.DOLocationID | MISSING.trip_distance;
-  let anyMissing = false;
-  const valid = new Uint8Array(trips.length);
-  for (let i = 0; i < trips.length; i++) {
-    if ((trips.missing[i]! & needed) === 0) valid[i] = 1;
-    else anyMissing = true;
-  }
-  return anyMissing ? valid : null;
-}
-
-function pick<T extends Int32Array | Float64Array>(values: T, valid: Uint8Array | null): T {
-  if (valid === null) return values;
-  const out = new (values.constructor as new (n: number) => T)(valid.reduce((n, v) => n + v, 0));
-  let j = 0;
-  for (let i = 0; i < values.length; i++) if (valid[i] === 1) out[j++] = values[i]!;
-  return out;
-}
-
-function stringList(metadata: unknown, key: string): string[] | undefined {
-  const v = (metadata as Record<string, unknown> | undefined)?.[key];
-  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
-}
-
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-async function writeLines(out: NodeJS.WritableStream, values: readonly (number | null)[]): Promise<void> {
-  // Build in blocks: one write per number is slow for millions of rows.
-  const block = 65_536;
-  for (let i = 0; i < values.length; i += block) {
-    const text = values.slice(i, i + block).map((v) => (v === null ? 'null' : String(v))).join('\n') + '\n';
-    if (!out.write(text)) await new Promise<void>((done) => out.once('drain', () => done()));
-  }
 }
 
 function int(n: number): string {

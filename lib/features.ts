@@ -216,11 +216,36 @@ function pairColumn(pu: Categorical, dropoff: Categorical): Categorical {
 }
 
 /**
+ * A record that cannot become features: names the offending field, so a caller (the `predict`
+ * command, the HTTP service) can say which field of which record to fix.
+ *
+ * @example
+ * try {
+ *   tripRecord({ PULocationID: 161 });
+ * } catch (error) {
+ *   if (error instanceof FeatureError) error.field; // 'DOLocationID'
+ * }
+ */
+export class FeatureError extends Error {
+  override name = 'FeatureError';
+  /**
+   * @param field - the record's field at fault
+   * @param problem - what is wrong with it, without the module prefix (`DOLocationID must be …`)
+   */
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`features: ${problem}`);
+  }
+}
+
+/**
  * One trip as the course's vectorizer saw it: zones as strings (`astype(str)`: 161 and "161"
  * are the same zone), the distance as a number, `PU_DO` joined from the zones. Only the
  * features of `set` are in the result, so a record can carry other fields.
  *
- * @throws Error (`features: ...`) naming the field when a needed one is missing or of the
+ * @throws FeatureError (`features: ...`, with `field`) when a needed field is missing or of the
  *   wrong type (a zone must be a string or an integer; a distance a finite number).
  * @example
  * tripRecord({ PULocationID: 161, DOLocationID: '236', trip_distance: 2.1 }, PAIR_FEATURES);
@@ -232,12 +257,12 @@ export function tripRecord(record: Readonly<Record<string, unknown>>, set: Featu
     const v = record[name];
     if (typeof v === 'string' && v.trim() !== '') return v.trim();
     if (typeof v === 'number' && Number.isInteger(v)) return String(v);
-    throw new Error(`features: ${name} must be a zone ID (a string or an integer), got ${describe(v)}`);
+    throw new FeatureError(name, `${name} must be a zone ID (a string or an integer), got ${describe(v)}`);
   };
   for (const name of set.categorical) out[name] = name === 'PU_DO' ? `${zone('PULocationID')}_${zone('DOLocationID')}` : zone(name);
   for (const name of set.numerical) {
     const v = record[name];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`features: ${name} must be a finite number, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new FeatureError(name, `${name} must be a finite number, got ${describe(v)}`);
     out[name] = v;
   }
   return out;

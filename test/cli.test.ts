@@ -336,52 +336,8 @@ describe('taxi-duration: end to end against a local TLC server', () => {
     expect(r.stderr).toBe('');
   });
 
+  // JSON input, parquet rows, errors and closed outputs: test/predict-cli.test.ts (in-process).
   describe('predict', () => {
-    it('predicts JSON records from stdin, unseen locations contributing nothing', async () => {
-      const { vectorizer, model } = await loadModel(join(out, 'lin_reg.json'));
-      const names = vectorizer.getFeatureNamesOut();
-      const coef = (name: string) => {
-        const i = names.indexOf(name);
-        return i < 0 ? 0 : model.coef[i]!;
-      };
-      const puSeen = names.find((n) => n.startsWith('PULocationID='))!.split('=')[1]!;
-      const doSeen = names.find((n) => n.startsWith('DOLocationID='))!.split('=')[1]!;
-      const records = [
-        { PULocationID: Number(puSeen), DOLocationID: doSeen, trip_distance: 2.5 },
-        { PULocationID: '99999', DOLocationID: doSeen, trip_distance: 10 },
-      ];
-      const r = await cli(['predict', '--model', join(out, 'lin_reg.json')], { stdin: JSON.stringify(records) });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/^predict: note: .*lin_reg\.json was trained on SYNTHETIC \(generated\) data\n$/);
-      const got = r.stdout.trim().split('\n').map(Number);
-      // By hand from the model file: intercept + one-hot coefficients + distance × its coefficient.
-      const expected = [
-        model.intercept + coef(`PULocationID=${puSeen}`) + coef(`DOLocationID=${doSeen}`) + 2.5 * coef('trip_distance'),
-        model.intercept + coef(`DOLocationID=${doSeen}`) + 10 * coef('trip_distance'),
-      ];
-      expect(got).toHaveLength(2);
-      expect(got[0]).toBeCloseTo(expected[0]!, 9);
-      expect(got[1]).toBeCloseTo(expected[1]!, 9);
-      // JSON lines give the same numbers.
-      const lines = await cli(['predict', '--model', join(out, 'lin_reg.json'), '-'], {
-        stdin: records.map((x) => JSON.stringify(x)).join('\n') + '\n',
-      });
-      expect(lines.stdout).toBe(r.stdout);
-    });
-
-    it('predicts every row of a parquet file, null for rows with a null feature', async () => {
-      const file = join(served, 'yellow_tripdata_2024-03.parquet');
-      const r = await cli(['predict', file, '--model', join(out, 'lin_reg.json')]);
-      expect(r.code, r.stderr).toBe(0);
-      const lines = r.stdout.trim().split('\n');
-      expect(lines).toHaveLength(5_000);
-      const nulls = lines.filter((l) => l === 'null').length;
-      // About 1% of rows have a null in one of five columns; 3 of the 5 are features.
-      expect(nulls).toBeGreaterThan(5);
-      expect(nulls).toBeLessThan(100);
-      for (const l of lines) if (l !== 'null') expect(Number.isFinite(Number(l))).toBe(true);
-    });
-
     it('takes a month, a URL or a path, like --train/--val, through the cache', async () => {
       const model = ['--model', join(out, 'lin_reg.json')];
       const byPath = await cli(['predict', join(served, 'yellow_tripdata_2024-03.parquet'), ...model]);
@@ -418,64 +374,6 @@ describe('taxi-duration: end to end against a local TLC server', () => {
       const badColor = await cli(['predict', '2024-03', '--color', 'red', ...model]);
       expectOneLineError(badColor, /^taxi-duration: --color must be yellow or green, got 'red'$/);
       expect(badColor.code).toBe(2);
-    });
-
-    it('accepts a JSON array, a single JSON object (any formatting) and JSON Lines', async () => {
-      const model = ['--model', join(out, 'lin_reg.json')];
-      const a = { PULocationID: 161, DOLocationID: '236', trip_distance: 2.1 };
-      const b = { PULocationID: '43', DOLocationID: 238, trip_distance: 0.9 };
-      const array = await cli(['predict', ...model], { stdin: JSON.stringify([a, b]) });
-      expect(array.code, array.stderr).toBe(0);
-      const [pa] = array.stdout.trim().split('\n');
-      for (const [stdin, expected] of [
-        [JSON.stringify(a, null, 2), `${pa}\n`],                             // pretty-printed object
-        [`\n  ${JSON.stringify(a)}  \n`, `${pa}\n`],                         // one-line object
-        [`${JSON.stringify(a)}\r\n\r\n${JSON.stringify(b)}\r\n`, array.stdout], // JSON Lines, CRLF, a blank line
-        [JSON.stringify([a, b], null, 2), array.stdout],                      // pretty-printed array
-      ] as const) {
-        const r = await cli(['predict', ...model], { stdin });
-        expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout, stdin).toBe(expected);
-      }
-    });
-
-    it.each([
-      // JSON Lines: the line that fails is named (blank lines count).
-      [`{"PULocationID":1,"DOLocationID":2,"trip_distance":1}\n\n{"PULocationID":1,"DOLocationID":2,"trip_distance":1}\n{"PULocationID":1,`, /^predict: stdin is not JSON records \(line 4: .*\); pipe a JSON array, a single JSON object, or one JSON object per line \(JSON Lines\)$/],
-      [`{"PULocationID":1,"DOLocationID":2,"trip_distance":1}\n\n{"PULocationID":1,"trip_distance":1}`, /^predict: record 2 \(line 3\) needs DOLocationID \(a location ID\), got undefined$/],
-      [`{"PULocationID":1,"DOLocationID":2,"trip_distance":1}\n[1]`, /^predict: record 2 \(line 2\) is not a JSON object/],
-      // A pretty-printed object with a mistake: the object's own error, not "line 1: {".
-      [`{\n  "PULocationID": 1,\n  "DOLocationID": 2\n  "trip_distance": 1\n}`, /^predict: stdin is not JSON records \(as one JSON object: .*\); pipe/],
-      ['[{"PULocationID":1}', /^predict: stdin is not JSON records \(.*\); pipe a JSON array/],
-      ['42', /^predict: stdin holds a JSON number, not records; pipe a JSON array/],
-    ])('names the problem in JSON records: %j', async (stdin, pattern) => {
-      const r = await cli(['predict', '--model', join(out, 'lin_reg.json')], { stdin });
-      expectOneLineError(r, pattern);
-      expect(r.code).toBe(1);
-    });
-
-    it('says plainly that there is nothing to predict for no rows', async () => {
-      const model = ['--model', join(out, 'lin_reg.json')];
-      const emptyArray = await cli(['predict', ...model], { stdin: '[]' });
-      expectOneLineError(emptyArray, /^predict: stdin has no records \(an empty JSON array\); nothing to predict$/);
-      expect(emptyArray.code).toBe(1);
-      const empty = join(dir, 'empty.parquet');
-      await writeSyntheticTrips(empty, { month: '2024-03', rows: 0, seed: 1 });
-      const emptyFile = await cli(['predict', empty, ...model]);
-      expectOneLineError(emptyFile, /^predict: .*empty\.parquet has no rows; nothing to predict$/);
-      expect(emptyFile.code).toBe(1);
-    });
-
-    it.each([
-      [['predict', '--model', 'missing.json'], '[]', /missing\.json/],
-      [['predict'], 'not json', /^predict: stdin is not JSON records/],
-      [['predict'], '[{"PULocationID": "1"}]', /^predict: record 1 needs DOLocationID/],
-      [['predict'], '', /^predict: no records on stdin/],
-    ])('fails cleanly: %j with stdin %j', async (args, stdin, pattern) => {
-      const withModel = args.includes('--model') ? args : [...args, '--model', join(out, 'lin_reg.json')];
-      const r = await cli(withModel, { stdin });
-      expectOneLineError(r, pattern);
-      expect(r.code).toBe(1);
     });
   });
 });
