@@ -46,6 +46,12 @@ class Vocabulary:
         known = self.ids[col]
         if len(known) == 0:
             return np.full(len(ids), -1, dtype=np.int32)
+        ids = np.asarray(ids)
+        if known[0] >= 0 and known[-1] < 1 << 16 and len(ids) and ids.min() >= 0 and ids.max() < 1 << 16:
+            # Location IDs are small (1..265): a lookup table is ten times faster than a search.
+            table = np.full(max(int(known[-1]), int(ids.max())) + 1, -1, dtype=np.int32)
+            table[known] = self.columns[col]
+            return table[ids]
         pos = np.minimum(np.searchsorted(known, ids), len(known) - 1)
         return np.where(known[pos] == ids, self.columns[col][pos], -1).astype(np.int32)
 
@@ -58,11 +64,15 @@ def design_matrix(vocab, pu, do, distance):
         vocab.codes('PULocationID', pu),  # which sorts before trip_distance
         np.full(n, vocab.distance_column, dtype=np.int32),
     ])
-    data = np.column_stack([np.ones(n), np.ones(n), np.asarray(distance, dtype=np.float64)])
+    data = np.ones((n, 3))
+    data[:, 2] = distance
+    shape = (n, len(vocab.names))
     keep = cols >= 0
+    if keep.all():  # every ID seen in training (always so for the training rows): three entries a row
+        return sp.csr_matrix((data.ravel(), cols.ravel(), np.arange(0, 3 * n + 1, 3)), shape=shape)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(keep.sum(axis=1), out=indptr[1:])
-    return sp.csr_matrix((data[keep], cols[keep], indptr), shape=(n, len(vocab.names)))
+    return sp.csr_matrix((data[keep], cols[keep], indptr), shape=shape)
 
 
 class Clock:

@@ -32,7 +32,8 @@ def read_dataframe(filename, prefix='tpep'):
     pickup, dropoff = f'{prefix}_pickup_datetime', f'{prefix}_dropoff_datetime'
     df = pd.read_parquet(filename, columns=[pickup, dropoff, *CATEGORICAL, *NUMERICAL])
     rows_read = len(df)
-    df = df.dropna()
+    # A column with nulls comes back as float64 (NaN); the IDs are integers again once they are gone.
+    df = df.dropna().astype({col: 'int64' for col in CATEGORICAL})
     duration = (df[dropoff] - df[pickup]).dt.total_seconds() / 60
     keep = ((duration >= 1) & (duration <= 60)).to_numpy()
     df = df.loc[keep, [*CATEGORICAL, *NUMERICAL]]

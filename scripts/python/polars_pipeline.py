@@ -26,11 +26,13 @@ USAGE = 'polars_pipeline.py TRAIN[,TRAIN...] VAL [--color yellow|green] [--tol T
 
 
 def trips(paths, prefix, min_minutes=1, max_minutes=60):
-    """The kept trips of `paths`: location IDs, distance and duration in minutes (lazy)."""
+    """The kept trips of `paths` (a path or a list): location IDs, distance and duration in minutes (lazy)."""
     pickup, dropoff = pl.col(f'{prefix}_pickup_datetime'), pl.col(f'{prefix}_dropoff_datetime')
+    # One scan per file, concatenated: TLC's schema drifts between months (int64 IDs before
+    # 2023, `airport_fee` in 2023-01), which one scan over several files refuses.
+    needed = [pl.scan_parquet(path).select(pickup, dropoff, *CATEGORICAL, *NUMERICAL) for path in _as_list(paths)]
     return (
-        pl.scan_parquet(paths)
-        .select(pickup, dropoff, *CATEGORICAL, *NUMERICAL)
+        pl.concat(needed, how='vertical_relaxed')
         .drop_nulls()
         # seconds first, then minutes: pandas' total_seconds() / 60, to the last bit
         .with_columns(duration=(dropoff - pickup).dt.total_microseconds() / 1e6 / 60)
@@ -41,7 +43,11 @@ def trips(paths, prefix, min_minutes=1, max_minutes=60):
 
 def rows_in(paths):
     """Rows in the files, from their footers (polars reads no data for this)."""
-    return pl.scan_parquet(paths).select(pl.len()).collect().item()
+    return sum(pl.scan_parquet(path).select(pl.len()).collect().item() for path in _as_list(paths))
+
+
+def _as_list(paths):
+    return [paths] if isinstance(paths, str) else list(paths)
 
 
 def design(vocab, df):

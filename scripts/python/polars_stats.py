@@ -1,12 +1,15 @@
 """The course's model from sufficient statistics, streamed by polars: the bounded-memory peer
 of `npm run bench:scale`.
 
-Training never holds the rows. polars' streaming engine reads the five needed columns of
-all training months, cleans them and sums, per (PULocationID, DOLocationID) pair:
-n, Σd, Σd², Σy, Σyd, Σy² (d = trip_distance, y = duration in minutes). That GROUP BY is all
-the fit needs: the design's XᵀX and Xᵀy are sums of those per-pair sums, so its memory is
-bounded by the number of zone pairs (at most 265² ≈ 70,000), not by the rows. Any engine that
-can GROUP BY (DuckDB, Spark) could produce the same table over TLC's whole history.
+Training never holds the rows. For each month, polars' streaming engine reads the five
+needed columns, cleans them and sums, per (PULocationID, DOLocationID) pair:
+n, Σd, Σd², Σy, Σyd, Σy² (d = trip_distance, y = duration in minutes). The months' tables
+are then added up (partial sums merge exactly). That GROUP BY is all the fit needs: the
+design's XᵀX and Xᵀy are sums of those per-pair sums, so memory is bounded by one month in
+flight and the zone pairs (at most 265² ≈ 70,000), not by the number of months. (One query
+over all the months at once held 850 MB at twelve months against 340 MB month by month.)
+Any engine that can GROUP BY (DuckDB, Spark) could produce the same table over TLC's whole
+history.
 
 The fit is the course's: centre (the intercept), take the minimum-norm least-squares solution
 of the rank-deficient one-hot design (what scikit-learn's centred LSQR converges to), with the
@@ -30,15 +33,20 @@ USAGE = 'polars_stats.py TRAIN[,TRAIN...] VAL [--color yellow|green]'
 SUMS = ['n', 'sd', 'sdd', 'sy', 'syd', 'syy']
 
 
-def pair_sums(paths, prefix):
-    """Per (PU, DO) pair: n, Σd, Σd², Σy, Σyd, Σy², streamed (memory bounded by the pairs)."""
+def month_pair_sums(path, prefix):
+    """Per (PU, DO) pair of one file: n, Σd, Σd², Σy, Σyd, Σy² (lazy; collect it streaming)."""
     d, y = pl.col('trip_distance').cast(pl.Float64), pl.col('duration')
     return (
-        trips(paths, prefix)
+        trips(path, prefix)
         .group_by('PULocationID', 'DOLocationID')
         .agg(n=pl.len().cast(pl.Float64), sd=d.sum(), sdd=(d * d).sum(), sy=y.sum(), syd=(y * d).sum(), syy=(y * y).sum())
-        .sort('PULocationID', 'DOLocationID')  # a fixed order, so sums add up the same way every run
     )
+
+
+def pair_sums(paths, prefix):
+    """The per-pair sums of all `paths`, a month at a time, merged by adding them up."""
+    months = [month_pair_sums(path, prefix).collect(engine='streaming') for path in paths]
+    return pl.concat(months, how='vertical_relaxed').group_by('PULocationID', 'DOLocationID').agg(pl.col(SUMS).sum()).sort('PULocationID', 'DOLocationID')
 
 
 def normal_equations(vocab, pairs):
@@ -97,7 +105,7 @@ def squared_error(vocab, pairs, coef, intercept):
 
 def main(train_paths, val_path, prefix):
     clock = Clock()
-    train_pairs, val_pairs = pl.collect_all([pair_sums(train_paths, prefix), pair_sums(val_path, prefix)], engine='streaming')
+    train_pairs, val_pairs = pair_sums(train_paths, prefix), pair_sums([val_path], prefix)
     clock.lap('read_clean_and_sum')
 
     vocab = Vocabulary(train_pairs['PULocationID'].to_numpy(), train_pairs['DOLocationID'].to_numpy())
