@@ -15,5 +15,7 @@ export * from './vectorize.js';
 export * from './regression.js';
 export * from './metrics.js';
 export * from './modelFile.js';
+export * from './density.js';
 export * from './plots.js';
+export * from './display.js';
 export * from './pipeline.js';
