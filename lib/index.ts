@@ -18,4 +18,5 @@ export * from './modelFile.js';
 export * from './density.js';
 export * from './plots.js';
 export * from './display.js';
+export * from './notebook.js';
 export * from './pipeline.js';
