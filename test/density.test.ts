@@ -168,6 +168,14 @@ describe('focusRange', () => {
     expect(splits[0]!.above / tailed.length).toBeLessThan(0.002);
   });
 
+  it('samples the whole series, not its start: a series in rising order (months sorted by time) keeps its top', () => {
+    const r = rng(4);
+    const rising = Float64Array.from({ length: 1_000_000 }, () => 1 / (r() + 1e-7)).sort();
+    const { range } = focusRange([rising]);
+    const qHi = sortedQuantile(rising, 0.999);
+    expect(Math.abs(range[1] - qHi) / qHi).toBeLessThan(0.1);
+  });
+
   it('refuses no data and a bad tail', () => {
     expect(() => focusRange([Float64Array.of(NaN)])).toThrow('density: focusRange needs a series with at least one finite value');
     expect(() => focusRange([clean], { tail: 0.7 })).toThrow('density: tail must be in [0, 0.5), got 0.7');

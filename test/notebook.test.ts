@@ -112,6 +112,9 @@ describe('showErrorsAsMessages', () => {
     expect(printed(own)).toContain('\n    at ');
     expect(printed(own)).toContain('TypeError: Cannot read properties of undefined');
     expect(inspect({ nested: own })).toContain('TypeError');
+    // Node's own errors start with a code, not a module's word.
+    const node = new Error("ENOENT: no such file or directory, open '/x'");
+    expect(printed(node)).toContain('\n    at ');
   });
 
   it('is idempotent, and its restore function puts Node back', () => {
