@@ -86,8 +86,8 @@ export interface PeekTripsOptions {
  * The first rows of a parquet file with every column, as a danfojs DataFrame: the
  * course's `pd.read_parquet(path).head()`, without reading the whole file.
  *
- * Only the first row group's pages up to `rows` are decoded (a few milliseconds on a
- * TLC month). Timestamps show as 'YYYY-MM-DD HH:MM:SS' wall-clock strings, 64-bit
+ * Only the first row group is read, and its pages decoded up to `rows` (about half a
+ * second on a full-size TLC month, against seconds and gigabytes for all of it). Timestamps show as 'YYYY-MM-DD HH:MM:SS' wall-clock strings, 64-bit
  * integers as numbers, nulls as null. `frame.columns` are the file's columns in file
  * order (19 in a 2024 yellow month, 20 in a green one).
  *
