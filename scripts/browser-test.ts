@@ -11,7 +11,9 @@
  *                 validation month's predicted-vs-actual chart keeps its x axis on the bulk of the data
  *                 although that month holds 300,000-mile trips (their predictions are counted in a note).
  *                 The kernel gets no TAXI_* or TLC_BASE_URL variables: only the edits can make it work.
- *                 Autosave is off, and the notebook file is checked to be unchanged afterwards;
+ *                 Autosave is off, and the notebook file is checked to be unchanged afterwards.
+ *                 Then the learner offline: notebook 1 with a base URL where nothing answers must stop
+ *                 at its data cell with the library's one-line message and no Node stack;
  * then opens the nbconvert HTML export from disk (file://), which must draw offline too.
  * Requests leaving 127.0.0.1 are blocked and listed: everything must render offline.
  * Screenshots go to build/browser/.
@@ -280,6 +282,40 @@ async function editAndRerun(mode: Mode, context: BrowserContext, url: string, to
   return errors;
 }
 
+/**
+ * The learner offline: notebook 1 with `baseUrl` pointing where nothing answers and an empty
+ * cache. Run all must stop at the data cell, showing the library's one-line message (which
+ * says what to do) and no Node stack.
+ */
+async function offlineMessage(context: BrowserContext, url: string, token: string, work: string): Promise<void> {
+  const path = 'notebooks/01-environment.ipynb';
+  const page = await context.newPage();
+  // A workspace of its own, so JupyterLab does not reopen the previous scenario's notebook beside it.
+  await page.goto(`${url}/lab/workspaces/offline/tree/${path}?token=${token}&reset`, { timeout: timeoutMs });
+  const notebookPanel = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const params = notebookPanel.locator('.jp-Notebook .jp-CodeCell').first();
+  await params.locator('.cm-line', { hasText: 'baseUrl:' }).waitFor({ timeout: timeoutMs });
+  await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').waitFor({ state: 'attached', timeout: timeoutMs });
+  // Port 9 (discard) on 127.0.0.1: nothing listens, the connection is refused at once.
+  await editLine(page, params, 'baseUrl:', "baseUrl: 'http://127.0.0.1:9/trip-data',");
+  await editLine(page, params, 'cacheDir:', `cacheDir: '${join(work, 'offline-cache')}',`);
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }).click();
+  const stderr = notebookPanel.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]');
+  const prompts = notebookPanel.locator('.jp-Notebook .jp-CodeCell .jp-InputPrompt');
+  await waitFor(async () => (await stderr.count()) > 0 && !(await prompts.allInnerTexts()).some((t) => t.includes('*')), 'the offline run to stop', timeoutMs);
+  const shown = (await stderr.allInnerTexts()).join('\n').trim();
+  await stderr.first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, 'offline-message.png') });
+  // The message may run over several lines (the fixes); a stack would add '    at ...' lines.
+  if (!/^source: [^]*127\.0\.0\.1:9/.test(shown) || /^\s+at /m.test(shown) || shown.includes('node:internal')) {
+    throw new Error(`browser-test: offline, the failing cell should show the library's message alone, not a stack; it shows:\n${shown.slice(0, 800)}`);
+  }
+  if ((await stderr.count()) !== 1) throw new Error(`browser-test: offline, ${await stderr.count()} cells show errors; the run should stop at the first`);
+  console.log(`✔ JupyterLab (offline): run all stops at the data with one message: ${shown.split('\n')[0]!.slice(0, 140)}…`);
+  await page.close();
+}
+
 async function checkExport(context: BrowserContext): Promise<void> {
   const html = notebook.replace(/\.ipynb$/, '.html');
   if (!existsSync(html)) {
@@ -319,6 +355,7 @@ try {
     const context = await openBrowser(join(work, `profile-${mode.name}`), blocked);
     try {
       const errors = mode.name === 'edit' ? await editAndRerun(mode, context, url, token, server!.base, work) : await checkLab(mode, context, url, token);
+      if (mode.name === 'edit') await offlineMessage(context, url, token, work);
       if (errors.length) console.log(`  page errors (not fatal): ${errors.slice(0, 3).join(' | ')}`);
     } catch (error) {
       failed = true;
