@@ -9,7 +9,10 @@
 #    environment/requirements.txt (skipped when that file has not changed since the last run),
 # 4. builds the library (notebooks import it by name, from lib/dist),
 # 5. registers the tslab kernel in .venv's Jupyter, pointing at THIS project's tslab by
-#    absolute path (not a global one), so `jupyter lab` started from .venv finds it.
+#    absolute path (not a global one), so `jupyter lab` started from .venv finds it,
+# 6. configures .venv's JupyterLab for this project: it serves the project folder wherever it is
+#    started from (so the notebooks' ../ links work), and its own Node helpers run as CommonJS
+#    (see the step) so it starts with a clean terminal.
 # Re-running it is harmless: each step checks before it acts.
 #
 # Environment: PYTHON (default python3) picks the interpreter for the venv;
@@ -91,4 +94,28 @@ PY
 say "kernel 'tslab' -> $tslab_bin"
 .venv/bin/jupyter kernelspec list
 
-say "done. Next: npm run doctor; .venv/bin/jupyter lab   (open notebooks/)"
+# 6. JupyterLab for this project.
+# JupyterLab runs Node scripts of its own from .venv (node-version-check.js, jupyter_builder's
+# yarn.js) that are CommonJS. Node decides a .js file's module type from the nearest
+# package.json above it, which, .venv having none, is this project's, with "type": "module":
+# the scripts then fail at every start, printing kilobytes of minified code and stack traces
+# and "Could not determine jupyterlab build status". A package.json at the top of .venv marks
+# the environment as a package boundary of its own, CommonJS as its scripts expect.
+printf '{\n  "//": "written by environment/setup.sh: Node scripts in this Python environment are CommonJS, whatever the project around it declares",\n  "type": "commonjs"\n}\n' > .venv/package.json
+# Serve the project folder, not the folder jupyter lab is started from: the notebooks link to
+# ../lib, ../environment and friends, which only resolve inside the server's root.
+# (The environment's own jupyter_server_config.json: Jupyter reads ServerApp settings from there,
+# while the jupyter_server_config.d/ files that packages install are read for extensions only.)
+mkdir -p .venv/etc/jupyter
+.venv/bin/python - "$root" <<'PY'
+import json, sys
+root = sys.argv[1]
+path = ".venv/etc/jupyter/jupyter_server_config.json"
+config = {"ServerApp": {"root_dir": root}}
+with open(path, "w") as f:
+    json.dump(config, f, indent=2)
+    f.write("\n")
+PY
+say "JupyterLab serves $root wherever it is started"
+
+say "done. Next: npm run doctor; .venv/bin/jupyter lab"

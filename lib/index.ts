@@ -17,5 +17,8 @@ export * from './metrics.js';
 export * from './modelFile.js';
 export * from './jsonRecords.js';
 export * from './predict.js';
+export * from './density.js';
 export * from './plots.js';
+export * from './display.js';
+export * from './notebook.js';
 export * from './pipeline.js';

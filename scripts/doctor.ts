@@ -9,7 +9,7 @@
  *   npm run doctor -- --json  # the same as JSON
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, accessSync, constants } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { libBuildState } from './lib-build.mjs';
@@ -87,6 +87,7 @@ export function checkJupyter(root: string): Check[] {
           fix: `.venv/bin/pip install plotly  (or ${SETUP})`,
         },
   );
+  checks.push(checkLabStart(root));
   const expected = join(root, 'node_modules/.bin/tslab');
   const listed = run(join(venv, 'bin/jupyter'), ['kernelspec', 'list', '--json']);
   const spec = listed ? (JSON.parse(listed) as { kernelspecs: Record<string, { resource_dir: string; spec: { argv: string[] } }> }).kernelspecs.tslab : undefined;
@@ -105,6 +106,34 @@ export function checkJupyter(root: string): Check[] {
     checks.push({ name: 'tslab kernel', status: 'ok', detail: `'tslab' runs ${expected}`, fix: '' });
   }
   return checks;
+}
+
+/**
+ * What makes `jupyter lab` start cleanly and serve the project (environment/setup.sh, step 6):
+ * `.venv/package.json` declaring CommonJS (JupyterLab's own Node scripts fail under the project's
+ * `"type": "module"` otherwise), and the environment's server config rooting JupyterLab at the
+ * project, where the notebooks' `../` links resolve.
+ */
+export function checkLabStart(root: string): Check {
+  const venv = join(root, '.venv');
+  const read = (path: string): Record<string, unknown> | undefined => {
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  const problems: string[] = [];
+  if (read(join(venv, 'package.json'))?.type !== 'commonjs') {
+    problems.push('.venv/package.json is missing, so jupyter lab prints Node errors at every start');
+  }
+  const server = read(join(venv, 'etc/jupyter/jupyter_server_config.json'))?.ServerApp as { root_dir?: string } | undefined;
+  if (server?.root_dir !== root) {
+    problems.push(`JupyterLab is not rooted at ${root}, so the notebooks' ../ links depend on where it is started`);
+  }
+  return problems.length === 0
+    ? { name: 'JupyterLab start', status: 'ok', detail: `clean start, serving ${root}`, fix: '' }
+    : { name: 'JupyterLab start', status: 'warn', detail: problems.join('; '), fix: SETUP };
 }
 
 /** The data cache: where downloads go, whether it is writable, which months are there. */
@@ -169,21 +198,58 @@ export async function diagnose(root: string): Promise<Check[]> {
   return [checkNode(), ...checkPackages(root), ...checkJupyter(root), await checkData(root), checkBrowser()];
 }
 
+/**
+ * Breaks `text` into lines of at most `width` characters at spaces, never inside a word (a word
+ * longer than the line, such as a long path, gets a line of its own). Terminals and JupyterLab
+ * would otherwise wrap the doctor's long lines wherever the edge falls, mid-word.
+ */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/ +/)) {
+    if (line === '') line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/**
+ * The human-readable report: one line per check (mark, name, detail), the fix under it, then a
+ * verdict. Details and fixes wrap at word boundaries within `width` columns, indented under the
+ * detail column.
+ */
+export function formatReport(checks: Check[], width: number): string {
+  const mark = { ok: '✔', warn: '!', fail: '✘' } as const;
+  const nameWidth = Math.max(...checks.map((c) => c.name.length));
+  const indent = ' '.repeat(nameWidth + 4);
+  // At least 30 columns of text, however narrow the terminal.
+  const textWidth = Math.max(30, width - indent.length);
+  const out: string[] = [];
+  for (const c of checks) {
+    const [first = '', ...rest] = wrapWords(c.detail, textWidth);
+    out.push(`${mark[c.status]} ${c.name.padEnd(nameWidth)}  ${first}`, ...rest.map((l) => indent + l));
+    if (c.fix) out.push(...wrapWords(`fix: ${c.fix}`, textWidth).map((l) => indent + l));
+  }
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  out.push('', ...wrapWords(failed ? `doctor: ${failed} problem(s) to fix before running the notebooks` : 'doctor: ready for the notebooks (from the project folder: .venv/bin/jupyter lab)', width));
+  return out.join('\n');
+}
+
+/** The width to wrap to: the terminal's, else COLUMNS, else 80 (a notebook cell, a log). */
+function reportWidth(): number {
+  const columns = process.stdout.isTTY ? process.stdout.columns : Number(process.env.COLUMNS);
+  return columns && columns >= 40 ? columns : 80;
+}
+
 async function main(): Promise<void> {
   const root = resolve(import.meta.dirname, '..');
   const checks = await diagnose(root);
-  if (process.argv.includes('--json')) {
-    console.log(JSON.stringify(checks, null, 2));
-  } else {
-    const mark = { ok: '✔', warn: '!', fail: '✘' } as const;
-    const width = Math.max(...checks.map((c) => c.name.length));
-    for (const c of checks) {
-      console.log(`${mark[c.status]} ${c.name.padEnd(width)}  ${c.detail}`);
-      if (c.fix) console.log(`  ${' '.repeat(width)}  fix: ${c.fix}`);
-    }
-    const failed = checks.filter((c) => c.status === 'fail').length;
-    console.log(failed ? `\ndoctor: ${failed} problem(s) to fix before running the notebooks` : '\ndoctor: ready for the notebooks (.venv/bin/jupyter lab)');
-  }
+  console.log(process.argv.includes('--json') ? JSON.stringify(checks, null, 2) : formatReport(checks, reportWidth()));
   process.exitCode = checks.some((c) => c.status === 'fail') ? 1 : 0;
 }
 

@@ -9,6 +9,9 @@ source, the error text the cell showed (tslab reports only `<Error>` as the erro
 writes the message to the cell's stderr stream) and anything the kernel process wrote to its
 own stderr (a crash, a message printed after the cell ended), then goes on with the next
 notebook. Exit status 1 if any notebook failed.
+
+After each cell it reads the kernel process's memory from /proc (Linux): the summary line gives the
+kernel's resident memory after the last cell and its peak, the figure the README quotes for notebook 2.
 """
 
 from __future__ import annotations
@@ -36,6 +39,20 @@ def cell_error_text(cell) -> str:
     return "".join(p if p.endswith("\n") else p + "\n" for p in parts).strip()
 
 
+def kernel_memory(client: NotebookClient) -> tuple[int, int] | None:
+    """(resident, peak) bytes of the kernel process, from /proc/<pid>/status; None where that is unavailable."""
+    pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (OSError, TypeError):
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    try:
+        return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+    except (KeyError, ValueError):
+        return None
+
+
 def run(path: Path, out_dir: Path, kernel: str, timeout: int, html: bool) -> bool:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -52,6 +69,12 @@ def run(path: Path, out_dir: Path, kernel: str, timeout: int, html: bool) -> boo
         current["index"] = cell_index
 
     client.on_cell_start = on_cell_start
+    memory: dict[str, tuple[int, int] | None] = {"last": None}
+
+    def on_cell_complete(**_):
+        memory["last"] = kernel_memory(client) or memory["last"]
+
+    client.on_cell_complete = on_cell_complete
     started = time.monotonic()
     ok = True
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as kernel_stderr:
@@ -89,7 +112,9 @@ def run(path: Path, out_dir: Path, kernel: str, timeout: int, html: bool) -> boo
         body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
         target.with_suffix(".html").write_text(body, encoding="utf-8")
     status = "✔" if ok else "✘"
-    print(f"{status} {path} ({time.monotonic() - started:.1f} s) -> {target}", flush=True)
+    mem = memory["last"]
+    kernel_note = f", kernel {mem[0] / 2**20:.0f} MB after the last cell, peak {mem[1] / 2**20:.0f} MB" if mem else ""
+    print(f"{status} {path} ({time.monotonic() - started:.1f} s{kernel_note}) -> {target}", flush=True)
     return ok
 
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanTrips, readTrips, toDataFrame } from '../lib/index.js';
+import { cleanTrips, peekTrips, readTrips, toDataFrame, tripColumnNames } from '../lib/index.js';
 
 const fixture = join(new URL('./fixtures/', import.meta.url).pathname, 'yellow_tripdata_2024-01.parquet');
 const trips = await readTrips(fixture);
@@ -55,5 +55,41 @@ describe('toDataFrame', () => {
     [{ head: 1, sample: 1 }, /^frame: give head or sample, not both/],
   ])('rejects %o', (options, message) => {
     expect(() => toDataFrame(trips, options)).toThrow(message);
+  });
+});
+
+describe('peekTrips', () => {
+  const fixtures = new URL('./fixtures/', import.meta.url).pathname;
+  const wallClock = (micros: number) => new Date(micros / 1000).toISOString().slice(0, 19).replace('T', ' ');
+
+  it.each([
+    ['yellow_tripdata_2024-01.parquet', 'yellow', 'tpep'],
+    ['yellow_tripdata_2024-01.pyarrow.parquet', 'yellow', 'tpep'],
+    ['green_tripdata_2024-02.parquet', 'green', 'lpep'],
+  ] as const)('shows every column of the first rows of %s, agreeing with readTrips', async (file, color, prefix) => {
+    const path = join(fixtures, file);
+    const head = await peekTrips(path);
+    // The file's own columns, in file order: 19 for a 2024 yellow month, 20 for green.
+    expect(head.columns).toEqual(tripColumnNames(color));
+    expect(head.shape).toEqual([5, color === 'yellow' ? 19 : 20]);
+    const read = await readTrips(path, { limit: 5 });
+    const column = (name: string) => head.column(name).values as unknown[];
+    expect(column(`${prefix}_pickup_datetime`)).toEqual(Array.from(read.pickup, (t) => (Number.isNaN(t) ? null : wallClock(t))));
+    expect(column('PULocationID')).toEqual(Array.from(read.PULocationID, (id) => (id < 0 ? null : id)));
+    expect(column('trip_distance')).toEqual(Array.from(read.trip_distance, (d) => (Number.isNaN(d) ? null : d)));
+    for (const value of column('VendorID')) expect(typeof value === 'number' || value === null).toBe(true);
+  });
+
+  it('takes a row count, down to none', async () => {
+    const path = join(fixtures, 'yellow_tripdata_2023-01.parquet');
+    expect((await peekTrips(path, { rows: 12 })).shape).toEqual([12, 19]);
+    const none = await peekTrips(path, { rows: 0 });
+    expect(none.columns).toContain('airport_fee');
+  });
+
+  it('names the file and the fix when it cannot read it', async () => {
+    await expect(peekTrips(join(fixtures, 'README.md'))).rejects.toThrow(/^frame: .*README\.md: cannot read its first rows \(.*\); check that it is a parquet file$/);
+    await expect(peekTrips(join(fixtures, 'missing.parquet'))).rejects.toThrow(/missing\.parquet: cannot read its first rows \(no such file\)/);
+    await expect(peekTrips(join(fixtures, 'yellow_tripdata_2024-01.parquet'), { rows: -1 })).rejects.toThrow('frame: rows must be a non-negative integer, got -1');
   });
 });

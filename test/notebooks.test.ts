@@ -49,7 +49,7 @@ describe('notebooks/', () => {
       }
     });
 
-    it('opens with a title and a one-line goal, then a parameters cell read from the environment', () => {
+    it('opens with a title and a one-line goal, then a parameters cell of plain values', () => {
       const first = text(nb.cells[0]!);
       expect(nb.cells[0]!.cell_type).toBe('markdown');
       expect(first).toMatch(/^# \S/);
@@ -57,11 +57,31 @@ describe('notebooks/', () => {
       const params = code.find((c) => c.metadata.tags?.includes('parameters'));
       expect(params, 'a code cell tagged "parameters"').toBeDefined();
       expect(code.indexOf(params!)).toBe(0);
-      for (const name of ['TAXI_TRAIN', 'TAXI_VAL', 'TAXI_COLOR', 'TLC_BASE_URL']) {
-        expect(text(params!)).toContain(`process.env.${name}`);
+      // Values a learner edits, like papermill's parameters cell; environment variables replace them in the next cell.
+      expect(text(params!)).not.toContain('process.env');
+      expect(text(params!)).toMatch(/^const parameters = \{$/m);
+      expect(text(params!)).toContain("train: '2024-01'");
+      expect(text(params!)).toContain("val: '2024-02'");
+      expect(code.slice(1).some((c) => text(c).includes('notebookParameters(parameters'))).toBe(true);
+    });
+
+    it('uses every parameter it declares (no parameter that only decorates the cell)', () => {
+      const params = code.find((c) => c.metadata.tags?.includes('parameters'))!;
+      const names = [...text(params).matchAll(/^\s+(\w+):/gm)].map((m) => m[1]!);
+      expect(names.length).toBeGreaterThan(0);
+      const rest = code.slice(code.indexOf(params) + 1).map(text).join('\n');
+      for (const name of names) {
+        expect(name in lib.PARAMETER_ENV, `${name} is not a parameter notebookParameters knows`).toBe(true);
+        expect(rest, `${file} declares ${name} but never uses params.${name}`).toContain(`params.${name}`);
       }
-      expect(text(params!)).toContain("'2024-01'");
-      expect(text(params!)).toContain("'2024-02'");
+    });
+
+    it('leaves no check that stops a legitimate edit: failures come from the library, or name the environment', () => {
+      for (const cell of code) {
+        for (const [, message] of text(cell).matchAll(/throw new Error\(\s*[`'"]([^`'"]*)/g)) {
+          expect(message, `${file}: a notebook may throw only environment problems (assertions belong in test/)`).toMatch(/^environment: /);
+        }
+      }
     });
 
     it('imports the library by package name, only names it exports', () => {
@@ -69,7 +89,8 @@ describe('notebooks/', () => {
         const source = text(cell);
         expect(source, 'relative imports fail under tslab: import from taxi-duration').not.toMatch(/from '\.{1,2}\//);
         for (const match of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*'taxi-duration'/g)) {
-          for (const name of match[1]!.split(',').map((s) => s.trim()).filter(Boolean)) {
+          // Type-only imports vanish at run time; tslab's type check catches a wrong one when the notebook runs.
+          for (const name of match[1]!.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type '))) {
             expect(name in lib, `${file} imports ${name}, which taxi-duration does not export`).toBe(true);
           }
         }
