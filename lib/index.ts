@@ -17,3 +17,5 @@ export * from './metrics.js';
 export * from './modelFile.js';
 export * from './plots.js';
 export * from './pipeline.js';
+// MLOps levels 2–4: tracked runs, the registry, monitoring, retraining.
+export * from './project.js';
