@@ -19,3 +19,6 @@ export * from './plots.js';
 export * from './pipeline.js';
 // MLOps levels 2–4: tracked runs, the registry, monitoring, retraining.
 export * from './project.js';
+export * from './fileHash.js';
+export * from './runs.js';
+export * from './tracking.js';
