@@ -22,3 +22,4 @@ export * from './project.js';
 export * from './fileHash.js';
 export * from './runs.js';
 export * from './tracking.js';
+export * from './registry.js';
