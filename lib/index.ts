@@ -23,3 +23,7 @@ export * from './fileHash.js';
 export * from './runs.js';
 export * from './tracking.js';
 export * from './registry.js';
+export * from './profile.js';
+export * from './monitor.js';
+export * from './mlopsCharts.js';
+export * from './retrain.js';
