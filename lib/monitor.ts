@@ -147,8 +147,10 @@ export interface MonitorOptions extends MonthSourceOptions {
   months: readonly string[] | string;
   /** Limits; missing fields take {@link DEFAULT_THRESHOLDS}. */
   thresholds?: Partial<MonitorThresholds>;
-  /** Runs store, for aliases, the recorded training data, the profile cache and recording this monitor run; `false` records nothing. Default `defaultRunsDir()`. */
-  runs?: string | false;
+  /** Runs store: aliases, the recorded training data, the profile cache, and where this monitor run is recorded. Default `defaultRunsDir()`. */
+  runsDir?: string;
+  /** Record a `monitor` run in the store. Default true. */
+  record?: boolean;
   /** Run this monitoring is a step of (a retrain). */
   parentRunId?: string;
   /** Training data to profile when the model has no profile and no recorded run tells where its data is. */
@@ -158,7 +160,7 @@ export interface MonitorOptions extends MonthSourceOptions {
 
 /**
  * Scores a model on months and compares them with its training data; records a `monitor` run
- * (the report as JSON and HTML artifacts) unless `runs: false`.
+ * (the report as JSON and HTML artifacts) unless `record: false`.
  *
  * @throws Error (`monitor: ...`) for bad months or thresholds, a model whose training profile
  *   cannot be had; errors of the data steps (`source: ...`, `read: ...`) and of the registry pass through.
@@ -170,7 +172,7 @@ export async function monitorModel(options: MonitorOptions): Promise<MonitorRepo
   const months = typeof options.months === 'string' ? parseMonths(options.months) : [...options.months];
   if (months.length === 0) throw new Error('monitor: no months to monitor; give months like 2024-03..2024-08');
   const thresholds = checkThresholds({ ...DEFAULT_THRESHOLDS, ...options.thresholds });
-  const runsDir = options.runs === false ? defaultRunsDir() : resolve(options.runs ?? defaultRunsDir());
+  const runsDir = resolve(options.runsDir ?? defaultRunsDir());
   const loaded = await loadModelRef(options.model, { runsDir });
   const progress = options.onProgress ?? (() => {});
   const work = async (run: ActiveRun | null): Promise<MonitorReport> => {
@@ -209,7 +211,7 @@ export async function monitorModel(options: MonitorOptions): Promise<MonitorRepo
       createdAt: new Date().toISOString(),
     };
   };
-  if (options.runs === false) return work(null);
+  if (options.record === false) return work(null);
   return recordRun(
     {
       runsDir,

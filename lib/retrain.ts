@@ -121,7 +121,7 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
         ...source,
         model: served.runId,
         months: [month],
-        runs: runsDir,
+        runsDir,
         parentRunId: run.id,
         ...(options.thresholds !== undefined ? { thresholds: options.thresholds } : {}),
         onProgress: progress,

@@ -43,7 +43,7 @@ beforeAll(async () => {
   await writeMonths(cacheDir, parseMonths('2024-01..2024-07'), DRIFT);
   production = await train({ train: '2024-01', val: '2024-02', cacheDir, outDir: join(dir, 'models'), plotName: false, runs: runsDir });
   await promote(production.run!.id, 'production', { runsDir });
-  report = await monitorModel({ model: 'production', months: '2024-03..2024-07', cacheDir, runs: runsDir });
+  report = await monitorModel({ model: 'production', months: '2024-03..2024-07', cacheDir, runsDir });
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -112,7 +112,7 @@ describe('monitorModel', () => {
   });
 
   it('caches the computed profile, and uses metadata.profile when the model file has one', async () => {
-    const again = await monitorModel({ model: 'production', months: ['2024-03'], cacheDir, runs: runsDir });
+    const again = await monitorModel({ model: 'production', months: ['2024-03'], cacheDir, runsDir });
     expect(again.profileSource).toBe('cache');
     expect(again.months[0]).toEqual(report.months[0]);
     const trainClean = cleanTrips(await readTrips(production.train.path));
@@ -120,13 +120,13 @@ describe('monitorModel', () => {
     withProfile.metadata.profile = buildProfile({ duration: trainClean.duration, ...trainClean.features });
     const path = join(dir, 'with-profile.json');
     await writeFile(path, JSON.stringify(withProfile));
-    const fromModel = await monitorModel({ model: path, months: ['2024-03'], cacheDir, runs: false });
+    const fromModel = await monitorModel({ model: path, months: ['2024-03'], cacheDir, record: false });
     expect(fromModel.profileSource).toBe('model');
     expect(fromModel.months[0]!.duration).toEqual(report.months[0]!.duration);
     expect(fromModel.runId).toBeNull();
     withProfile.metadata.profile = { version: 9 };
     await writeFile(path, JSON.stringify(withProfile));
-    await expect(monitorModel({ model: path, months: ['2024-03'], cacheDir, runs: false })).rejects.toThrow(/monitor: .*with-profile\.json: metadata\.profile: profile: version is 9/);
+    await expect(monitorModel({ model: path, months: ['2024-03'], cacheDir, record: false })).rejects.toThrow(/monitor: .*with-profile\.json: metadata\.profile: profile: version is 9/);
   });
 
   it('needs the training data for a model without a profile or a run, and takes it when given', async () => {
@@ -134,10 +134,10 @@ describe('monitorModel', () => {
     const model = JSON.parse(await readFile(production.outputs.model, 'utf8')) as { metadata: Record<string, unknown> };
     model.metadata.note = 'edited, so no run has these bytes';
     await writeFile(copy, JSON.stringify(model));
-    await expect(monitorModel({ model: copy, months: ['2024-03'], cacheDir, runs: join(dir, 'other-runs') })).rejects.toThrow(
+    await expect(monitorModel({ model: copy, months: ['2024-03'], cacheDir, runsDir: join(dir, 'other-runs') })).rejects.toThrow(
       /no run in the store says which file it was trained on; pass the training data with --training-data/,
     );
-    const given = await monitorModel({ model: copy, months: ['2024-03'], cacheDir, runs: join(dir, 'other-runs'), trainingData: '2024-01' });
+    const given = await monitorModel({ model: copy, months: ['2024-03'], cacheDir, runsDir: join(dir, 'other-runs'), trainingData: '2024-01' });
     expect(given.months[0]!.duration.psi).toBe(report.months[0]!.duration.psi);
   });
 
@@ -151,11 +151,11 @@ describe('monitorModel', () => {
     await run.addArtifact('model', production.outputs.model, 'model.json');
     await run.finish();
     await writeFile(trainingFile, await readFile(join(cacheDir, 'yellow_tripdata_2024-02.parquet')));
-    await expect(monitorModel({ model: run.id, months: ['2024-03'], cacheDir, runs: store })).rejects.toThrow(
+    await expect(monitorModel({ model: run.id, months: ['2024-03'], cacheDir, runsDir: store })).rejects.toThrow(
       /monitor: .*changed\.parquet changed since run .* trained on it \(SHA-256 differs\); pass the training data/,
     );
-    await expect(monitorModel({ model: 'production', months: ['2024-03'], cacheDir, runs: runsDir, thresholds: { psi: -1 } })).rejects.toThrow(/threshold psi must be a number ≥ 0/);
-    await expect(monitorModel({ model: 'production', months: [], cacheDir, runs: runsDir })).rejects.toThrow(/no months to monitor/);
+    await expect(monitorModel({ model: 'production', months: ['2024-03'], cacheDir, runsDir, thresholds: { psi: -1 } })).rejects.toThrow(/threshold psi must be a number ≥ 0/);
+    await expect(monitorModel({ model: 'production', months: [], cacheDir, runsDir })).rejects.toThrow(/no months to monitor/);
   });
 
   it('draws one chart per measure, flagged months in red', () => {
