@@ -180,6 +180,17 @@ describe('wassersteinDistance', () => {
     expect(wassersteinDistance(histogram(a, edges), histogram(b, edges))).toBeCloseTo(exact, 2);
   });
 
+  it('integrates the distance right where the two distributions cross', () => {
+    // a spreads over [0, 4]; b sits in [1, 3]: their CDFs cross at 2, inside a bin.
+    const edges = [0, 1, 3, 4];
+    const a = Array.from({ length: 4000 }, (_, i) => (i + 0.5) / 1000);
+    const b = Array.from({ length: 4000 }, (_, i) => 1 + (i + 0.5) / 2000);
+    const sa = [...a].sort((x, y) => x - y);
+    const sb = [...b].sort((x, y) => x - y);
+    const exact = sa.reduce((sum, v, i) => sum + Math.abs(v - sb[i]!), 0) / sa.length; // 0.5
+    expect(wassersteinDistance(histogram(a, edges), histogram(b, edges))).toBeCloseTo(exact, 3);
+  });
+
   it('counts values outside the edges as lying on the nearest edge', () => {
     const edges = [0, 1];
     expect(wassersteinDistance(histogram([1000], edges), histogram([300_000], edges))).toBe(0);

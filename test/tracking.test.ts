@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { defaultRunsDir, listRuns, loadModel, readRun, resolveModelRef, promote, train, type TrainResult } from '../lib/index.js';
+import { defaultRunsDir, listRuns, loadModel, promote, readRun, resolveModelRef, trackTraining, train, type TrainResult } from '../lib/index.js';
 
 let dir: string;
 let runsDir: string;
@@ -84,6 +84,14 @@ describe('train() records a run', () => {
     const cache = join(dir, 'never-made');
     await expect(train({ synthetic: true, syntheticRows: 10_000, cacheDir: cache, outDir: join(dir, 'models'), runs: file })).rejects.toThrow(/^runs: cannot record a run in /);
     expect(existsSync(cache)).toBe(false); // nothing was generated or read
+  });
+
+  it('refuses to record a model file that another process replaced before it was copied', async () => {
+    const other = await train({ synthetic: true, syntheticRows: 10_000, cacheDir: join(dir, 'cache'), outDir: join(dir, 'other'), plotName: false, runs: false });
+    // The training "returns" the first result, but its published file now holds another model.
+    const error = await trackTraining({ runs: runsDir }, async () => ({ ...first, outputs: { ...first.outputs, model: other.outputs.model, plot: null } })).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^runs: the model was trained and written to .*other.*lin_reg\.json, but recording run \S+ failed: .* changed before it could be copied/);
+    expect((await listRuns({ runsDir })).at(-1)).toMatchObject({ status: 'failed' });
   });
 
   it('records in TAXI_RUNS_DIR by default (the suite points it at a temporary folder)', async () => {
