@@ -124,6 +124,21 @@ describe('monitorModel', () => {
     expect(fromModel.profileSource).toBe('model');
     expect(fromModel.months[0]!.duration).toEqual(report.months[0]!.duration);
     expect(fromModel.runId).toBeNull();
+    // A zone training never saw as a drop-off: every trip ending there counts as unseen.
+    const profile = withProfile.metadata.profile as ReturnType<typeof buildProfile>;
+    const march = cleanTrips(await readTrips(join(cacheDir, 'yellow_tripdata_2024-03.parquet')));
+    const { codes, labels } = march.features.DOLocationID;
+    const tally = new Map<string, number>();
+    for (const c of codes) tally.set(labels[c]!, (tally.get(labels[c]!) ?? 0) + 1);
+    const [busiest, trips] = [...tally].sort((a, b) => b[1] - a[1])[0]!;
+    delete profile.zones.DOLocationID[busiest];
+    await writeFile(path, JSON.stringify(withProfile));
+    const dropped = await monitorModel({ model: path, months: ['2024-03'], cacheDir, record: false });
+    const endingThere = trips / march.length;
+    expect(endingThere).toBeGreaterThan(0.01);
+    // Up to the few trips already unseen by their pickup zone.
+    expect(dropped.months[0]!.unseenShare - report.months[0]!.unseenShare).toBeGreaterThan(endingThere - report.months[0]!.unseenShare - 1e-12);
+    expect(dropped.months[0]!.unseenShare - report.months[0]!.unseenShare).toBeLessThanOrEqual(endingThere + 1e-12);
     withProfile.metadata.profile = { version: 9 };
     await writeFile(path, JSON.stringify(withProfile));
     await expect(monitorModel({ model: path, months: ['2024-03'], cacheDir, record: false })).rejects.toThrow(/monitor: .*with-profile\.json: metadata\.profile: profile: version is 9/);

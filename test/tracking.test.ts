@@ -44,7 +44,7 @@ describe('train() records a run', () => {
   it('keeps its own copy of the model and a slim plot that loads the store’s shared plotly.js', async () => {
     const run = await readRun(first.run!.id, { runsDir });
     const model = join(run.dir, run.artifacts.model!.path);
-    expect(await readFile(model)).toEqual(await readFile(first.outputs.model));
+    expect(await readFile(model, 'utf8')).toBe(await readFile(first.outputs.model, 'utf8'));
     expect(run.artifacts.model!.sha256).toBe(await sha256(model));
     const plot = await readFile(join(run.dir, run.artifacts.plot!.path), 'utf8');
     expect(plot.length).toBeLessThan(100_000); // the published plot inlines 4.8 MB of plotly.js
