@@ -40,7 +40,13 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await syncFolder(dir);
 }
 
-/** Flushes a folder's entries (the rename) to disk; best effort, as some platforms cannot open a folder. */
+/**
+ * Flushes a folder's entries (a rename into it) to disk; best effort, as some platforms cannot
+ * open a folder.
+ *
+ * @example
+ * await rename(staging, finalPath); await syncFolder(dirname(finalPath));
+ */
 export async function syncFolder(dir: string): Promise<void> {
   try {
     const handle = await open(dir, 'r');

@@ -213,6 +213,12 @@ export interface StartRunOptions extends RunsStoreOptions {
 /**
  * A run being recorded: change its fields, add artifacts, then {@link ActiveRun.finish} or
  * {@link ActiveRun.fail}. Until then the folder says `running` with this process's pid.
+ *
+ * @example
+ * const run = await startRun({ kind: 'monitor' });
+ * run.record.metrics.rmse = 7.9;
+ * await run.writeArtifact('report', 'monitor.json', JSON.stringify(report));
+ * await run.finish();
  */
 export class ActiveRun {
   /** The record as it will be written. */
