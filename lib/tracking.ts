@@ -9,7 +9,7 @@
  * rows, metrics, stage times, its own copy of the model file and of the plot, and the code version.
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import { loadModel } from './modelFile.js';
 import type { TrainOptions, TrainResult } from './pipeline.js';
@@ -89,6 +89,10 @@ async function recordTraining(run: ActiveRun, options: TrainOptions, result: Tra
     maxDuration: result.maxDuration,
     synthetic: options.synthetic ?? false,
     ...(options.synthetic ? { syntheticRows: options.syntheticRows ?? 100_000 } : {}),
+    // Folders as absolute paths: a relative one says nothing once the working folder is forgotten.
+    outDir: dirname(result.outputs.model),
+    ...(options.cacheDir !== undefined ? { cacheDir: resolve(options.cacheDir) } : {}),
+    ...(result.outputs.metrics !== null ? { metricsJson: result.outputs.metrics } : {}),
   };
   for (const [role, split] of [['train', result.train], ['val', result.val]] as const) {
     await run.addData({ role, source: split.source, path: split.path, generated: split.generated, rowsRead: split.rowsRead, rowsKept: split.rowsKept });

@@ -30,7 +30,10 @@ describe('train() records a run', () => {
     expect(first.run?.dir).toBe(join(runsDir, first.run!.id));
     const run = await readRun(first.run!.id, { runsDir });
     expect(run).toMatchObject({ kind: 'train', status: 'finished', synthetic: true, parentRunId: null, error: null });
-    expect(run.params).toMatchObject({ train: '2024-01', val: '2024-02', color: 'yellow', minDuration: 1, maxDuration: 60, synthetic: true, syntheticRows: 20_000, features: 'PULocationID,DOLocationID,trip_distance' });
+    expect(run.params).toMatchObject({
+      train: '2024-01', val: '2024-02', color: 'yellow', minDuration: 1, maxDuration: 60, synthetic: true, syntheticRows: 20_000,
+      features: 'PULocationID,DOLocationID,trip_distance', outDir: join(dir, 'models'), cacheDir: join(dir, 'cache'),
+    });
     expect(run.data.map((d) => d.role)).toEqual(['train', 'val']);
     const [trainData, valData] = run.data;
     expect(trainData).toMatchObject({ source: '2024-01', path: first.train.path, generated: true, rowsRead: 20_000, rowsKept: first.train.rowsKept, sha256: await sha256(first.train.path) });
