@@ -155,12 +155,13 @@ describe('listRuns, findRun', () => {
     await b.fail('no');
     expect((await findRun('latest', { runsDir: dir })).id).toBe(a.id);
     expect((await findRun(a.id, { runsDir: dir })).id).toBe(a.id);
-    expect((await findRun(a.id.slice(0, 17), { runsDir: dir })).id).toBe(a.id);
-    // Both started within the same minute: a short prefix matches both.
-    const twin = `${a.id.slice(0, 16)}0ffff0`;
+    // b, renamed to start in the same second as a with another first hex digit: 17 characters
+    // tell them apart, 16 do not (ids are not left to chance in a test).
+    const twin = `${a.id.slice(0, 16)}${a.id[16] === '0' ? '1' : '0'}ffff0`;
     await rename(join(dir, b.id), join(dir, twin));
     await writeFile(join(dir, twin, 'run.json'), JSON.stringify({ ...(await record(twin)), id: twin }));
-    await expect(findRun(a.id.slice(0, 14), { runsDir: dir })).rejects.toThrow(/matches 2 runs/);
+    expect((await findRun(a.id.slice(0, 17), { runsDir: dir })).id).toBe(a.id);
+    await expect(findRun(a.id.slice(0, 16), { runsDir: dir })).rejects.toThrow(/matches 2 runs/);
     await expect(findRun('20990101-000000', { runsDir: dir })).rejects.toThrow(/no run "20990101-000000"/);
     await expect(findRun('prod', { runsDir: dir })).rejects.toThrow(/is not a run id/);
     await expect(readRun('../etc', { runsDir: dir })).rejects.toThrow(/is not a run id/);
