@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
+import { isMlopsCommand, mlopsMain } from './mlopsCli.js';
 import { DEFAULT_MODEL_PATH, loadModel } from './modelFile.js';
 import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainOptions, type TrainResult } from './pipeline.js';
 import { predictRecordBatches, predictTrips, RecordError } from './predict.js';
@@ -46,6 +47,7 @@ const NAME = 'taxi-duration';
 const TRAIN_HELP = `Usage: ${NAME} [train] [options]
        ${NAME} predict [SRC | -] [--model FILE]
        ${NAME} serve [--model FILE] [--port 9696]
+       ${NAME} runs | promote | monitor | retrain ...   (tracked runs, registry, monitoring; COMMAND --help)
 
 Trains the course's model (DictVectorizer + LinearRegression on PULocationID,
 DOLocationID, trip_distance) on one month and validates on another; writes the
@@ -193,6 +195,7 @@ const serveOptions = {
  * const code = await main(['--synthetic', '--out', 'build/models', '--quiet']);
  */
 export async function main(argv: readonly string[], io: CliIo = process): Promise<number> {
+  if (isMlopsCommand(argv[0])) return mlopsMain(argv, io);
   const predict = argv[0] === 'predict';
   const serve = argv[0] === 'serve';
   const args = predict || serve || argv[0] === 'train' ? argv.slice(1) : argv;

@@ -22,3 +22,13 @@ export * from './plots.js';
 export * from './display.js';
 export * from './notebook.js';
 export * from './pipeline.js';
+// MLOps levels 2–4: tracked runs, the registry, monitoring, retraining.
+export * from './project.js';
+export * from './fileHash.js';
+export * from './runs.js';
+export * from './tracking.js';
+export * from './registry.js';
+export * from './profile.js';
+export * from './monitor.js';
+export * from './mlopsCharts.js';
+export * from './retrain.js';

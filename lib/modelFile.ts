@@ -25,10 +25,10 @@
  * `coef[i]` belongs to `featureNames[i]`. Unknown extra metadata fields are kept.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { featureSetOf, type FeatureSet } from './features.js';
+import { libraryVersion } from './project.js';
 import { LinearRegression } from './regression.js';
 import { compareCodePoints, DictVectorizer } from './vectorize.js';
 
@@ -172,19 +172,6 @@ export async function loadModel(path: string): Promise<LoadedModel> {
     throw new Error(`modelFile: ${path} is not valid JSON (corrupt or truncated?): ${(error as Error).message}`, { cause: error });
   }
   return fromDocument(document, path);
-}
-
-/** The library version from lib/package.json (source or built layout), else 'unknown'. */
-function libraryVersion(): string {
-  for (const relative of ['../package.json', './package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
-      if (pkg.name === 'taxi-duration' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // Not this layout; try the next.
-    }
-  }
-  return 'unknown';
 }
 
 async function syncDirectory(dir: string): Promise<void> {

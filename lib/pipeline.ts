@@ -22,6 +22,7 @@ import { chunkBuffers, JOB_KIND, predictInChunks, readAndClean, SCORE_CHUNK_ROWS
 import { durationDistributionFigure, saveFigureHtml, type Figure } from './plots.js';
 import { LinearRegression, type LinearRegressionParameters } from './regression.js';
 import { defaultCacheDir, fetchTrips, parseMonth, type Color } from './source.js';
+import { trackTraining, type TrainRuns } from './tracking.js';
 import { DictVectorizer } from './vectorize.js';
 
 /**
@@ -102,6 +103,8 @@ export interface TrainOptions {
    * (tsx, vitest) the months are always processed one after the other.
    */
   parallel?: boolean | 'auto';
+  /** Runs store to record this run in (lib/tracking.ts): a folder, or `false` for none. Default `defaultRunsDir()` (env `TAXI_RUNS_DIR`, else `runs/`). */
+  runs?: TrainRuns;
 }
 
 /** What one data set (train or val) contributed and scored. */
@@ -161,6 +164,8 @@ export interface TrainResult {
   vectorizer: DictVectorizer;
   /** The fitted model (not in the metrics JSON). */
   model: LinearRegression;
+  /** The run that recorded this training in the runs store; absent with `runs: false`. */
+  run?: { id: string; dir: string };
 }
 
 /** The JSON document written by `metricsJson`: {@link TrainResult} without the fitted objects. */
@@ -187,6 +192,9 @@ const GENERATOR = /^taxi-duration synthetic/;
  * Output folders are checked before any data is read, and the model file is replaced atomically
  * and only after everything before it succeeded, so a failed run leaves an earlier model intact.
  *
+ * The run is recorded in the runs store (lib/tracking.ts: parameters, data hashes, metrics, its
+ * own copy of the model and plot) unless `runs: false`; `result.run` names it.
+ *
  * Edge cases: no rows left after filtering (train or val) is an error naming the file and the
  * filter; `minDuration` must be ≥ 0 and below `maxDuration`; with `synthetic` the sources must be
  * months, and generated months are cached under `<cacheDir>/synthetic/` (never mixed with downloads).
@@ -198,6 +206,10 @@ const GENERATOR = /^taxi-duration synthetic/;
  * console.log(result.val.rmse, result.outputs.model);
  */
 export async function train(options: TrainOptions = {}): Promise<TrainResult> {
+  return trackTraining(options, trainOnce);
+}
+
+async function trainOnce(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
   const o = resolveOptions(options);
   const progress = options.onProgress ?? (() => {});
@@ -457,7 +469,7 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-type Resolved = Required<Omit<TrainOptions, 'metricsJson' | 'baseUrl' | 'onProgress' | 'parallel'>> &
+type Resolved = Required<Omit<TrainOptions, 'metricsJson' | 'baseUrl' | 'onProgress' | 'parallel' | 'runs'>> &
   Pick<TrainOptions, 'metricsJson' | 'baseUrl'>;
 
 function resolveOptions(options: TrainOptions): Resolved {

@@ -12,13 +12,13 @@
  * which is how the tests serve files from 127.0.0.1.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from './project.js';
 
 /** The TLC datasets this library reads: yellow taxis (`tpep_*` columns) and green (`lpep_*`). */
 export type Color = 'yellow' | 'green';
@@ -116,21 +116,8 @@ export function tripDataFileName(color: Color, month: string): string {
 export function defaultCacheDir(): string {
   const fromEnv = process.env.TAXI_DATA_DIR;
   if (fromEnv) return resolve(fromEnv);
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, 'utf8')) as { workspaces?: unknown }).workspaces) return join(dir, 'data');
-      } catch {
-        // an unreadable package.json is not the root; keep looking up
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return resolve('data');
+  const root = projectRoot();
+  return root === undefined ? resolve('data') : join(root, 'data');
 }
 
 /**

@@ -89,6 +89,34 @@ export interface SyntheticTripsOptions {
   lowercaseAirportFee?: boolean;
   /** Override the frequency of quirks (fractions of rows). */
   quirks?: Partial<SyntheticQuirks>;
+  /**
+   * A change in the city from a month on, for testing monitoring and retraining: applied when
+   * `month` is within `drift.from`..`drift.until`; other months are the same bytes as without it.
+   */
+  drift?: SyntheticDrift;
+}
+
+/**
+ * How the generated city changes from a month on (traffic, trip lengths, new service areas),
+ * so that monitoring has something to find. Every factor defaults to no change.
+ *
+ * @example
+ * await writeSyntheticTrips(path, { month: '2024-06', rows: 50_000, drift: { from: '2024-05', durationFactor: 1.3 } });
+ */
+export interface SyntheticDrift {
+  /** First month that drifts, 'YYYY-MM'. */
+  from: string;
+  /** Last month that drifts, inclusive ('YYYY-MM'); default: every month from `from` on. */
+  until?: string;
+  /** Ordinary trips take this many times as long for the same route (traffic slows down). Default 1. */
+  durationFactor?: number;
+  /** Trips are this many times as long in miles, and take the time that distance takes. Default 1. */
+  distanceFactor?: number;
+  /**
+   * Share of trips picked up in zones that undrifted months never have (IDs 2, 103, 104, 110
+   * and 199: a new service area beyond Brooklyn), from 0 to 1. Default 0.
+   */
+  newZoneShare?: number;
 }
 
 const DEFAULT_QUIRKS: SyntheticQuirks = {
@@ -155,6 +183,7 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
   }
   const year = Number(match[1]);
   const monthIndex = Number(match[2]) - 1;
+  const drift = activeDrift(options.drift, month);
 
   const compressors = await compressorsFor(compression);
   const schema = schemaFor(color, locationIdType, timestampUnit, lowercaseAirportFee);
@@ -169,7 +198,7 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
       statistics: true,
       createdBy: 'taxi-duration synthetic (TLC-shaped)',
     });
-    const generator = new TripGenerator({ year, monthIndex, seed, quirks, color, timestampUnit, locationIdType });
+    const generator = new TripGenerator({ year, monthIndex, seed, quirks, color, timestampUnit, locationIdType, drift });
     for (let start = 0; start < rows; start += rowGroupSize) {
       const n = Math.min(rowGroupSize, rows - start);
       const columnData = generator.rowGroup(n, schema);
@@ -181,6 +210,25 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
     await rm(tmp, { force: true });
     throw error;
   }
+}
+
+/** The drift that applies to `month` (factors filled in), or null; checks the drift's fields. */
+function activeDrift(drift: SyntheticDrift | undefined, month: string): Required<Omit<SyntheticDrift, 'until'>> | null {
+  if (drift === undefined) return null;
+  for (const key of ['from', 'until'] as const) {
+    const value = drift[key];
+    if ((key === 'from' || value !== undefined) && !MONTH_RE.test(String(value))) {
+      throw new Error(`synthetic: drift.${key} must look like 2024-05, got ${JSON.stringify(value)}`);
+    }
+  }
+  const { durationFactor = 1, distanceFactor = 1, newZoneShare = 0 } = drift;
+  for (const [key, value] of [['durationFactor', durationFactor], ['distanceFactor', distanceFactor]] as const) {
+    if (!Number.isFinite(value) || value <= 0 || value > 10) throw new Error(`synthetic: drift.${key} must be a factor above 0 and at most 10, got ${value}`);
+  }
+  if (!(newZoneShare >= 0 && newZoneShare <= 1)) throw new Error(`synthetic: drift.newZoneShare must be a share from 0 to 1, got ${newZoneShare}`);
+  // Months as 'YYYY-MM' compare as strings.
+  if (month < drift.from || (drift.until !== undefined && month > drift.until)) return null;
+  return { from: drift.from, durationFactor, distanceFactor, newZoneShare };
 }
 
 /**
@@ -532,6 +580,41 @@ interface GeneratorConfig {
   color: 'yellow' | 'green';
   timestampUnit: 'MICROS' | 'NANOS';
   locationIdType: 'INT32' | 'INT64';
+  /** The drift of this month, or null (then not one random number more is drawn: same bytes as before drift existed). */
+  drift: Required<Omit<SyntheticDrift, 'until'>> | null;
+}
+
+/** Zones the city never uses (see cityOf) that a drift opens as a new service area. */
+const NEW_ZONES = [2, 103, 104, 110, 199] as const;
+
+/** A new zone's place in the city: where it is, how trips from it go. */
+interface NewZone {
+  size: number;
+  congestion: number;
+  dropoffs: Discrete;
+  /** Straight-line miles to each zone ID. */
+  crow: Float64Array;
+}
+
+let newZones: Map<number, NewZone> | undefined;
+
+/**
+ * The drift's new zones: a district south-east of the outer Brooklyn cluster, open roads,
+ * trips mostly to nearby zones (the gravity model of cityOf). Seed-independent, like the city.
+ */
+function newZonesOf(city: City): Map<number, NewZone> {
+  if (newZones) return newZones;
+  const random = new Random(20240501);
+  newZones = new Map();
+  for (const id of NEW_ZONES) {
+    const x = 6 + 1.5 * random.normal();
+    const y = -12 + 1.5 * random.normal();
+    const crow = new Float64Array(266);
+    for (const to of city.zones) crow[to] = Math.sqrt((city.x[to]! - x) ** 2 + (city.y[to]! - y) ** 2);
+    const weights = city.zones.map((to, rank) => 1 / Math.pow(rank + 1, 0.95) / (1 + (crow[to]! / 3) ** 3));
+    newZones.set(id, { size: 1, congestion: 0.15 + 0.1 * random.next(), dropoffs: new Discrete(city.zones, weights), crow });
+  }
+  return newZones;
 }
 
 class TripGenerator {
@@ -601,14 +684,28 @@ class TripGenerator {
 
       // Where: a pickup zone by popularity, a drop-off zone near it more often than far (5% stay in the zone).
       const { city } = this;
-      const puZone = city.pickups.sample(random);
-      const doZone = random.next() < 0.05 ? puZone : city.dropoffs[puZone]!.sample(random);
+      const drift = config.drift;
+      let puZone = city.pickups.sample(random);
+      // A drifted month picks some trips up in the new zones instead (a draw only when it opens them).
+      let fresh: NewZone | null = null;
+      if (drift !== null && drift.newZoneShare > 0 && random.next() < drift.newZoneShare) {
+        puZone = NEW_ZONES[random.int(0, NEW_ZONES.length - 1)]!;
+        fresh = newZonesOf(city).get(puZone)!;
+      }
+      const doZone = random.next() < 0.05 ? puZone : (fresh?.dropoffs ?? city.dropoffs[puZone]!).sample(random);
+      const puSize = fresh?.size ?? city.size[puZone]!;
+      const puCongestion = fresh?.congestion ?? city.congestion[puZone]!;
+      // Within a new zone, the size stands in for the crossing; drop-offs in it stay local.
+      const doSize = doZone === puZone ? puSize : city.size[doZone]!;
+      const doCongestion = doZone === puZone ? puCongestion : city.congestion[doZone]!;
+      const crowMiles = fresh !== null ? (doZone === puZone ? 0 : fresh.crow[doZone]!) : city.crow[puZone * 266 + doZone]!;
 
       // The distance actually driven: street distance between the zones (a grid
       // is longer than the straight line), plus getting in and out of them, times
       // a per-trip route choice. The meter reports it with a little noise.
-      const local = 0.5 * (city.size[puZone]! + city.size[doZone]!) * (0.3 + random.next());
-      const driven = (1.3 * city.crow[puZone * 266 + doZone]! + local) * Math.exp(0.15 * random.normal());
+      const local = 0.5 * (puSize + doSize) * (0.3 + random.next());
+      let driven = (1.3 * crowMiles + local) * Math.exp(0.15 * random.normal());
+      if (drift !== null) driven *= drift.distanceFactor;
 
       // Duration: two minutes' overhead plus the distance at a speed that congestion
       // (both zones', scaled by the hour, lighter at weekends) brings down from
@@ -618,12 +715,13 @@ class TripGenerator {
       // narrow on long ones, and a waiting time (exponential, longer in busy hours).
       const weekday = (this.firstWeekday + day) % 7;
       const traffic = HOUR_TRAFFIC[hour]! * (weekday === 0 || weekday === 6 ? 0.75 : 1);
-      const streetMph = 16 / (1 + 1.5 * traffic * 0.5 * (city.congestion[puZone]! + city.congestion[doZone]!));
+      const streetMph = 16 / (1 + 1.5 * traffic * 0.5 * (puCongestion + doCongestion));
       const highwayMph = 42 / (1 + 0.7 * traffic);
       const mph = streetMph + (highwayMph - streetMph) * (1 - Math.exp(-driven / 6));
       const sigma = 0.25 + 0.65 * Math.exp(-driven / 4);
       // Mean-preserving (the -sigma²/2), so the noise spreads short trips without lengthening them on average.
-      const tripMinutes = (2 + (60 * driven) / mph) * Math.exp(sigma * random.normal() - (sigma * sigma) / 2) - 2.5 * traffic * Math.log(1 - random.next());
+      let tripMinutes = (2 + (60 * driven) / mph) * Math.exp(sigma * random.normal() - (sigma * sigma) / 2) - 2.5 * traffic * Math.log(1 - random.next());
+      if (drift !== null) tripMinutes *= drift.durationFactor;
 
       // Distance as the meter records it: zero-mile trips, huge outliers (meter glitches).
       let miles: number;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -215,5 +216,79 @@ describe('syntheticMonth', () => {
     const variant = await syntheticMonth(cache, { month: '2024-03', rows: 2_000, quirks: { neededNull: 0 }, variant: 'nonull' });
     expect(variant.generated).toBe(true);
     expect(variant.path.endsWith('yellow_tripdata_2024-03_2000_nonull.parquet')).toBe(true);
+  });
+});
+
+describe('writeSyntheticTrips: drift', () => {
+  const write = async (name: string, month: string, drift?: Parameters<typeof writeSyntheticTrips>[1]['drift']) => {
+    const path = join(dir, `drift-${name}.parquet`);
+    await writeSyntheticTrips(path, { month, rows: 20_000, seed: 5, ...(drift ? { drift } : {}) });
+    return path;
+  };
+  const NEW_ZONES = [2, 103, 104, 110, 199];
+
+  it('leaves months outside the drift the same bytes as without it', async () => {
+    // Compared by hash: a failing toEqual on two 600 kB buffers would spend minutes drawing the diff.
+    const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+    const plain = await sha(await write('plain', '2024-04'));
+    expect(await sha(await write('before', '2024-04', { from: '2024-05', durationFactor: 2, newZoneShare: 0.5 }))).toBe(plain);
+    expect(await sha(await write('after', '2024-04', { from: '2024-01', until: '2024-03', distanceFactor: 2 }))).toBe(plain);
+  });
+
+  it('makes trips slower by the duration factor, on the same routes', async () => {
+    const plain = await readTrips(await write('p5', '2024-05'));
+    const slow = await readTrips(await write('slow', '2024-05', { from: '2024-05', durationFactor: 1.3 }));
+    // No extra random draws: the same zones and distances, row for row.
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => Object.is(v, b[i]));
+    expect(same(slow.PULocationID, plain.PULocationID)).toBe(true);
+    expect(same(slow.trip_distance, plain.trip_distance)).toBe(true);
+    const ratios: number[] = [];
+    for (let i = 0; i < plain.length; i++) {
+      const before = (plain.dropoff[i]! - plain.pickup[i]!) / 60e6;
+      const after = (slow.dropoff[i]! - slow.pickup[i]!) / 60e6;
+      if (before > 3 && before < 40) ratios.push(after / before);
+    }
+    ratios.sort((a, b) => a - b);
+    expect(ratios.length).toBeGreaterThan(10_000);
+    expect(ratios[Math.floor(ratios.length / 2)]).toBeCloseTo(1.3, 2); // whole seconds round each trip a little
+  });
+
+  it('makes trips longer by the distance factor', async () => {
+    const plain = await readTrips(await write('p6', '2024-06'));
+    const far = await readTrips(await write('far', '2024-06', { from: '2024-06', distanceFactor: 1.5 }));
+    const ratios: number[] = [];
+    for (let i = 0; i < plain.length; i++) if (plain.trip_distance[i]! > 1 && plain.trip_distance[i]! < 50) ratios.push(far.trip_distance[i]! / plain.trip_distance[i]!);
+    ratios.sort((a, b) => a - b);
+    expect(ratios[Math.floor(ratios.length / 2)]).toBeCloseTo(1.5, 2);
+    const minutes = (t: typeof plain) => cleanTrips(t).stats.durationMean;
+    expect(minutes(far)).toBeGreaterThan(minutes(plain));
+  });
+
+  it('opens new pickup zones to the given share of trips, and only in drifted months', async () => {
+    const count = (ids: Int32Array) => ids.reduce((n, id) => n + (NEW_ZONES.includes(id) ? 1 : 0), 0);
+    const plain = await readTrips(await write('p7', '2024-07'));
+    expect(count(plain.PULocationID) + count(plain.DOLocationID)).toBe(0);
+    const opened = await readTrips(await write('zones', '2024-07', { from: '2024-07', newZoneShare: 0.1 }));
+    expect(count(opened.PULocationID) / opened.length).toBeGreaterThan(0.09);
+    expect(count(opened.PULocationID) / opened.length).toBeLessThan(0.11);
+    // Their trips go to the city's zones (5 % stay within the new zone).
+    let fromNew = 0;
+    let toOld = 0;
+    for (let i = 0; i < opened.length; i++) {
+      if (!NEW_ZONES.includes(opened.PULocationID[i]!)) continue;
+      fromNew++;
+      if (!NEW_ZONES.includes(opened.DOLocationID[i]!)) toOld++;
+    }
+    expect(toOld / fromNew).toBeGreaterThan(0.9);
+  });
+
+  it.each([
+    [{ from: '2024-5' }, /drift.from must look like 2024-05, got "2024-5"/],
+    [{ from: '2024-05', until: 'soon' }, /drift.until must look like 2024-05, got "soon"/],
+    [{ from: '2024-05', durationFactor: 0 }, /drift.durationFactor must be a factor above 0 and at most 10, got 0/],
+    [{ from: '2024-05', distanceFactor: NaN }, /drift.distanceFactor must be a factor/],
+    [{ from: '2024-05', newZoneShare: 1.5 }, /drift.newZoneShare must be a share from 0 to 1, got 1.5/],
+  ])('refuses a bad drift %j', async (drift, message) => {
+    await expect(writeSyntheticTrips(join(dir, 'bad.parquet'), { month: '2024-05', rows: 10, drift })).rejects.toThrow(message);
   });
 });
