@@ -252,22 +252,28 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
     const aside = await setAsideCorrupt(path);
     throw new Error(`${error.message}; ${asideNote(aside, redactUrl(source), o.synthetic ? 'generates' : 'downloads')}`, { cause: error });
   };
-  // The run's colour: the option, else the training file's; each file's columns must agree (checkColor).
+  // The run's colour: the option, else the first file's (a month's is the colour it was fetched as);
+  // every file's columns must agree with it.
   let color: Color | undefined = options.color;
+  let colorFrom: 'option' | 'month' | 'file' = 'option';
   const checkColor = (split: 'train' | 'val', source: string, columns: readonly [string, string] | null): void => {
     const found = columns === null ? undefined : /^lpep_/.test(columns[0]) ? 'green' : /^tpep_/.test(columns[0]) ? 'yellow' : undefined;
     if (found === undefined) return;
-    if (color === undefined && !MONTH.test(source)) {
-      color = found;
-      if (found !== o.color) progress({ stage: 'read', split, message: `color: ${found} (from the file's ${columns![0]} column)`, done: true });
-      return;
+    if (color === undefined) {
+      colorFrom = MONTH.test(source) ? 'month' : 'file';
+      color = colorFrom === 'month' ? o.color : found;
+      if (colorFrom === 'file' && found !== o.color) progress({ stage: 'read', split, message: `color: ${found} (from the file's ${columns![0]} column)`, done: true });
     }
-    color ??= o.color;
     if (found !== color) {
-      const why = options.color !== undefined ? `the run is for ${color} taxis (--color ${color})` : MONTH.test(source) ? `it was fetched as a ${color} month` : `the training file holds ${color} trips`;
+      const why =
+        colorFrom === 'option' ? `the run is for ${color} taxis (--color ${color})`
+          : colorFrom === 'month' && split === 'train' ? `it was fetched as a ${color} month`
+            : `the training data are ${color} taxi trips`;
       throw new Error(
         `pipeline: ${split} ${redactUrl(source)} holds ${found} taxi trips (${columns![0]}, ${columns![1]}) but ${why}; ` +
-          `pass --color ${found} (the color option) for ${found} data, or give ${color} files`,
+          (colorFrom === 'file' && MONTH.test(source)
+            ? `pass --color ${color} (the color option) so that months are fetched as ${color}`
+            : `pass --color ${found} (the color option) for ${found} data, or give ${color} files`),
       );
     }
   };
@@ -458,7 +464,8 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
       const html = figureHtml(figure);
       staged.push(await timed('plot', () => stageFile(plotPath, html, { what: 'the plot', fix: OUT_FIX })));
     }
-    const model_ = await timed('save', () => stageFile(modelPath, modelFileText({ vectorizer, model, metadata }, modelPath).text, { what: 'the model', fix: OUT_FIX }));
+    const modelText = modelFileText({ vectorizer, model, metadata }, modelPath).text;
+    const stagedModel = await timed('save', () => stageFile(modelPath, modelText, { what: 'the model', fix: OUT_FIX }));
     seconds.total = (performance.now() - started) / 1000;
     const result: TrainResult = {
       synthetic,
@@ -479,7 +486,7 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
     if (metricsPath !== null) {
       staged.push(await stageFile(metricsPath, JSON.stringify(toMetrics(result), null, 2) + '\n', { what: 'the metrics', fix: METRICS_FIX }));
     }
-    staged.push(model_);
+    staged.push(stagedModel);
     await outputs.checkLocks();
     await commitFiles(staged);
     if (plotPath !== null) progress({ stage: 'plot', message: `plot: ${plotPath}`, done: true });

@@ -418,7 +418,12 @@ describe('the command under faults (exit code, one line, nothing lost)', () => {
     await expectEarlierKept(out);
     // A yellow month for validation cannot be mixed in either.
     const mixed = await run(['--train', greenPath, '--val', '2024-02', '--out', out, '--cache-dir', await fresh('cache'), '-q']);
-    expectFailure(mixed, 1, /^pipeline: val 2024-02 holds yellow taxi trips \(tpep_pickup_datetime, tpep_dropoff_datetime\) but it was fetched as a green month|^pipeline: val 2024-02 holds yellow taxi trips .* but the training file holds green trips/);
+    expectFailure(mixed, 1, /^pipeline: val 2024-02 holds yellow taxi trips \(tpep_pickup_datetime, tpep_dropoff_datetime\) but the training data are green taxi trips; pass --color green \(the color option\) so that months are fetched as green$/);
+    // A month whose file holds the other colour than its name says.
+    const cache = await fresh('cache');
+    await writeFile(join(cache, 'yellow_tripdata_2024-01.parquet'), green);
+    const misnamed = await run(['--train', '2024-01', '--out', out, '--cache-dir', cache, '-q']);
+    expectFailure(misnamed, 1, /^pipeline: train 2024-01 holds green taxi trips \(lpep_pickup_datetime, lpep_dropoff_datetime\) but it was fetched as a yellow month; pass --color green/);
     const followed = await run(['--train', greenPath, '--val', greenPath, '--out', out, '--no-plot', '-q']);
     expect(followed.code, followed.stderr).toBe(0);
     const { metadata } = await loadModel(join(out, 'lin_reg.json'));
