@@ -238,6 +238,13 @@ describe('downloads under faults (fetchTrips)', () => {
     expectSameBytes(await readFile(earlier), good);
   });
 
+  it('keeps credentials and signed query strings out of its messages', async () => {
+    const port = new URL(origin).port;
+    const secret = `http://user:hunter2@127.0.0.1:${port}/status/403/x.parquet?X-Amz-Signature=topsecret`;
+    const error = (await fetchTrips(secret, { cacheDir: await fresh('cache') }).then(() => undefined, (e: unknown) => e)) as Error;
+    expect(error.message).toBe(`source: HTTP 403 Forbidden for http://127.0.0.1:${port}/status/403/x.parquet?…; try again later, or download the file yourself and pass its local path`);
+  });
+
   it('checks the MD5 ETag of a good body and takes it', async () => {
     const cacheDir = await fresh('cache');
     const path = await fetchTrips(`${origin}/etag/x.parquet`, { cacheDir });

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,21 @@ describe('stageFile and commitFiles', () => {
     await dropped.discard();
     expect(await readFile(join(d, 'model.json'), 'utf8')).toBe('new model');
     expect((await readdir(d)).sort()).toEqual(['model.json', 'plot.html']);
+  });
+
+  it('replaces the file, not its bytes: a reader that opened the old file reads it whole', async () => {
+    const d = await fresh();
+    const path = join(d, 'model.json');
+    const old = 'old model '.repeat(10_000);
+    await writeFile(path, old);
+    const reader = await open(path, 'r');
+    try {
+      await writeFileAtomic(path, 'new');
+      expect(await reader.readFile('utf8')).toBe(old);
+    } finally {
+      await reader.close();
+    }
+    expect(await readFile(path, 'utf8')).toBe('new');
   });
 
   it('discards the rest when a commit fails', async () => {
