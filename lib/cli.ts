@@ -5,13 +5,15 @@
  *
  * A thin layer over the library: it parses flags (node:util parseArgs), calls {@link train}
  * or the model file, prints progress on stderr and a summary on stdout, and turns any error
- * into one line and a non-zero exit code (the stack only with --verbose).
+ * into one line and a non-zero exit code (the stack only with --verbose): 2 for a bad command
+ * line, 1 for a failed run (lib/terminal.ts). Stdout closed by its reader ends the command quietly.
  */
 import { createWriteStream, openSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+import { OptionError } from './errors.js';
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { isMlopsCommand, mlopsMain } from './mlopsCli.js';
 import { DEFAULT_MODEL_PATH, loadModel } from './modelFile.js';
@@ -19,6 +21,7 @@ import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainOptions
 import { predictRecordBatches, predictTrips, RecordError } from './predict.js';
 import { readTripGroups } from './read.js';
 import { fetchTrips, type Color } from './source.js';
+import { Progress, reportError, safeWriter } from './terminal.js';
 
 /**
  * Where the command reads and writes; tests pass their own streams.
@@ -38,7 +41,7 @@ export interface CliIo {
  * @example
  * throw new UsageError("taxi-duration: --color must be yellow or green, got 'red'");
  */
-export class UsageError extends Error {
+export class UsageError extends OptionError {
   override name = 'UsageError';
 }
 
@@ -65,13 +68,20 @@ Options:
   --one-thread          validate on the main thread too (default: a second thread reads and
                         scores the validation month while training runs, when there are 2+ cores)
   --synthetic           offline: train on generated TLC-shaped months (labelled SYNTHETIC)
-  --synthetic-rows N    rows per generated month (default 100000)
+  --synthetic-rows N    rows per generated month (default 100000, at most 10000000)
   --cache-dir DIR       data cache (default: $TAXI_DATA_DIR, else data/)
+  --download-timeout S  a download fails when less than 64 KiB arrive in S seconds
+                        (default: $TAXI_DOWNLOAD_TIMEOUT, else 60)
+  --download-deadline S a download fails when not done in S seconds
+                        (default: $TAXI_DOWNLOAD_DEADLINE, else 1800)
   -q, --quiet           print nothing but errors
   -v, --verbose         more progress detail; stack traces on errors (with --quiet: only the latter)
   -h, --help            this help
 
-Environment: TLC_BASE_URL overrides the trip-data site; TAXI_DATA_DIR the cache.
+Environment: TLC_BASE_URL overrides the trip-data site; TAXI_DATA_DIR the cache;
+TAXI_DOWNLOAD_TIMEOUT and TAXI_DOWNLOAD_DEADLINE the download limits (seconds).
+
+Exit codes: 0 done, 1 the run failed, 2 a bad command line (nothing was done).
 
 Examples:
   ${NAME} --synthetic                      # works offline, on generated data
@@ -157,10 +167,15 @@ const trainOptions = {
   synthetic: { type: 'boolean' },
   'synthetic-rows': { type: 'string' },
   'cache-dir': { type: 'string' },
+  'download-timeout': { type: 'string' },
+  'download-deadline': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   verbose: { type: 'boolean', short: 'v' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
+
+/** Options whose value is a number, so a negative one (`--min-duration -5`) is a value, not an option. */
+const NUMERIC_OPTIONS = new Set(['--min-duration', '--max-duration', '--synthetic-rows', '--download-timeout', '--download-deadline']);
 
 const predictOptions = {
   model: { type: 'string' },
@@ -189,7 +204,8 @@ const serveOptions = {
  * Runs the command with `argv` (the arguments after the program name) and returns the exit code.
  *
  * Never throws and never calls `process.exit`: errors become one line on stderr (with the
- * stack when `--verbose`), exit code 2 for a bad command line and 1 for a failed run.
+ * stack when `--verbose`), exit code 2 for a bad command line and 1 for a failed run. When
+ * stdout's reader goes away (`| head -1`), the command stops writing and returns 0 quietly.
  *
  * @example
  * const code = await main(['--synthetic', '--out', 'build/models', '--quiet']);
@@ -203,8 +219,7 @@ export async function main(argv: readonly string[], io: CliIo = process): Promis
     if (serve) return await serveCommand(args, io);
     return predict ? await predictCommand(args, io) : await trainCommand(args, io);
   } catch (error) {
-    io.stderr.write(formatError(error, wantsVerbose(args, predict ? predictOptions : serve ? serveOptions : trainOptions)) + '\n');
-    return error instanceof UsageError ? 2 : 1;
+    return reportError(error, io.stderr, wantsVerbose(args, predict ? predictOptions : serve ? serveOptions : trainOptions));
   }
 }
 
@@ -223,8 +238,9 @@ function wantsVerbose(argv: readonly string[], options: NonNullable<ParseArgsCon
 
 async function trainCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(argv, trainOptions);
+  const stdout = safeWriter(io.stdout);
   if (values.help) {
-    io.stdout.write(TRAIN_HELP);
+    await stdout.write(TRAIN_HELP);
     return 0;
   }
   if (positionals.length > 0) {
@@ -236,8 +252,8 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
     ...(values.train !== undefined ? { train: values.train } : {}),
     ...(values.val !== undefined ? { val: values.val } : {}),
     ...(values.color !== undefined ? { color: parseColor(values.color) } : {}),
-    ...(values['min-duration'] !== undefined ? { minDuration: parseNumber('--min-duration', values['min-duration']) } : {}),
-    ...(values['max-duration'] !== undefined ? { maxDuration: parseNumber('--max-duration', values['max-duration']) } : {}),
+    ...(values['min-duration'] !== undefined ? { minDuration: parseMinutes('--min-duration', values['min-duration']) } : {}),
+    ...(values['max-duration'] !== undefined ? { maxDuration: parseMinutes('--max-duration', values['max-duration']) } : {}),
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     ...(values['metrics-json'] !== undefined && !metricsToStdout ? { metricsJson: values['metrics-json'] } : {}),
     ...(values['no-plot'] ? { plotName: false as const } : {}),
@@ -247,13 +263,15 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
       ? { syntheticRows: parseCount('--synthetic-rows', values['synthetic-rows']) }
       : {}),
     ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
+    ...(values['download-timeout'] !== undefined ? { downloadIdleTimeoutMs: 1000 * parseSeconds('--download-timeout', values['download-timeout']) } : {}),
+    ...(values['download-deadline'] !== undefined ? { downloadDeadlineMs: 1000 * parseSeconds('--download-deadline', values['download-deadline']) } : {}),
     ...(progress ? { onProgress: (e: ProgressEvent) => progress.update(e) } : {}),
   };
-  const result = await offlineHint(train(options), !options.synthetic).finally(() => progress?.end());
+  const result = await train(options).finally(() => progress?.end());
   if (metricsToStdout) {
-    io.stdout.write(JSON.stringify(toMetrics(result), null, 2) + '\n');
+    await stdout.write(JSON.stringify(toMetrics(result), null, 2) + '\n');
   } else if (!values.quiet) {
-    io.stdout.write(summary(result));
+    await stdout.write(summary(result));
   }
   return 0;
 }
@@ -280,49 +298,43 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
   };
   if (saved.metadata.synthetic === true) note(`${modelPath} was trained on SYNTHETIC (generated) data`);
 
-  const out = new LineWriter(io.stdout);
+  const out = safeWriter(io.stdout);
   let rows = 0;
   let unseen = 0;
   const print = async (duration: Float64Array, unseenBits: Uint8Array): Promise<void> => {
     rows += duration.length;
     for (let i = 0; i < unseenBits.length; i++) if (unseenBits[i] !== 0) unseen++;
-    await out.write(duration);
+    await writePredictions(out, duration);
   };
-  try {
-    if (input === '-') {
-      let batches = 0;
-      try {
-        for await (const p of predictRecordBatches(saved, readJsonRecords(io.stdin))) {
-          batches++;
-          await print(p.duration, p.unseen);
-        }
-      } catch (error) {
-        if (error instanceof JsonRecordsError) throw new Error(`predict: stdin is not JSON records: ${error.problem}; ${RECORDS_HINT}`, { cause: error });
-        if (error instanceof RecordError && error.field === undefined) throw new Error(`${error.message}; ${RECORDS_HINT}`, { cause: error });
-        throw error;
-      }
-      if (batches === 0) throw new Error(`predict: no records on stdin; ${RECORDS_HINT}`);
-      if (rows === 0) throw new Error('predict: stdin has no records (an empty JSON array); nothing to predict');
-    } else {
-      // A month or URL is downloaded into the cache once, as --train/--val are; a local path is checked.
-      const path = await fetchTrips(input, {
-        ...(color !== undefined ? { color } : {}),
-        ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
-        quiet: values.quiet ?? false,
-      });
-      // One row group at a time: memory holds a group, not the file.
-      for await (const group of readTripGroups(path)) {
-        const p = predictTrips(saved, group);
+  // A closed stdout (`| head -1`) rejects a write with OutputClosed, which main() ends quietly (exit 0).
+  if (input === '-') {
+    let batches = 0;
+    try {
+      for await (const p of predictRecordBatches(saved, readJsonRecords(io.stdin))) {
+        batches++;
         await print(p.duration, p.unseen);
       }
-      if (rows === 0) throw new Error(`predict: ${input} has no rows; nothing to predict`);
+    } catch (error) {
+      if (error instanceof JsonRecordsError) throw new Error(`predict: stdin is not JSON records: ${error.problem}; ${RECORDS_HINT}`, { cause: error });
+      if (error instanceof RecordError && error.field === undefined) throw new Error(`${error.message}; ${RECORDS_HINT}`, { cause: error });
+      throw error;
     }
-  } catch (error) {
-    // The reader of stdout went away (`| head -1`): nothing more is wanted, which is no failure.
-    if (error instanceof OutputClosed) return 0;
-    throw error;
-  } finally {
-    out.release();
+    if (batches === 0) throw new Error(`predict: no records on stdin; ${RECORDS_HINT}`);
+    if (rows === 0) throw new Error('predict: stdin has no records (an empty JSON array); nothing to predict');
+  } else {
+    // A month or URL is downloaded into the cache once, as --train/--val are; a local path is checked.
+    const progress = values.quiet ? undefined : new Progress(io.stderr, false);
+    const path = await fetchTrips(input, {
+      ...(color !== undefined ? { color } : {}),
+      ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
+      ...(progress ? { onProgress: (got: number, total: number) => progress.bytes(`download ${input}`, got, total) } : {}),
+    }).finally(() => progress?.end());
+    // One row group at a time: memory holds a group, not the file.
+    for await (const group of readTripGroups(path)) {
+      const p = predictTrips(saved, group);
+      await print(p.duration, p.unseen);
+    }
+    if (rows === 0) throw new Error(`predict: ${input} has no rows; nothing to predict`);
   }
   if (unseen > 0) {
     note(`${int(unseen)} of ${int(rows)} trips had a zone the model never saw in training; it contributed nothing (as scikit-learn's DictVectorizer ignores it)`);
@@ -332,42 +344,18 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
 
 const RECORDS_HINT = 'pipe a JSON array, a single JSON object, or one JSON object per line (JSON Lines)';
 
-/** stdout went away (EPIPE): the reader has all it wants. */
-class OutputClosed extends Error {}
-
 /**
- * Writes predictions as lines (`null` for NaN, a row that could not be predicted), one write
- * per batch, waiting for each to be taken (so a slow reader slows us instead of filling memory).
- * A closed pipe ends the output quietly; any other write error (a full disk) is one line.
+ * Writes predictions as lines (`null` for NaN, a row that could not be predicted), one write per
+ * block of 65,536 values, waiting for each to be taken (so a slow reader slows us instead of
+ * filling memory). lib/terminal.ts's writer ends quietly on a closed pipe and names a full disk.
  */
-class LineWriter {
-  readonly #out: NodeJS.WritableStream;
-  // Without a listener, a write error on stdout would be thrown from the event loop, with a stack.
-  readonly #swallow = (): void => undefined;
-
-  constructor(out: NodeJS.WritableStream) {
-    this.#out = out;
-    out.on('error', this.#swallow);
-  }
-
-  async write(values: Float64Array): Promise<void> {
-    const block = 65_536;
-    for (let start = 0; start < values.length; start += block) {
-      const end = Math.min(values.length, start + block);
-      let text = '';
-      for (let i = start; i < end; i++) text += (Number.isNaN(values[i]!) ? 'null' : String(values[i]!)) + '\n';
-      await new Promise<void>((done, fail) => {
-        this.#out.write(text, (error?: Error | null) => {
-          if (!error) done();
-          else if ((error as NodeJS.ErrnoException).code === 'EPIPE') fail(new OutputClosed('stdout closed'));
-          else fail(new Error(`predict: could not write the predictions to stdout: ${error.message}`, { cause: error }));
-        });
-      });
-    }
-  }
-
-  release(): void {
-    this.#out.off('error', this.#swallow);
+async function writePredictions(out: ReturnType<typeof safeWriter>, values: Float64Array): Promise<void> {
+  const block = 65_536;
+  for (let start = 0; start < values.length; start += block) {
+    const end = Math.min(values.length, start + block);
+    let text = '';
+    for (let i = start; i < end; i++) text += (Number.isNaN(values[i]!) ? 'null' : String(values[i]!)) + '\n';
+    await out.write(text);
   }
 }
 
@@ -469,42 +457,8 @@ class JsonLines {
   }
 }
 
-/** Draws per-stage bars on a terminal; plain lines otherwise (logs, CI, pipes). */
-class Progress {
-  private open = false;
-  constructor(
-    private readonly out: NodeJS.WritableStream & { isTTY?: boolean },
-    private readonly verbose: boolean,
-  ) {}
-
-  update(e: ProgressEvent): void {
-    if (this.out.isTTY) {
-      const bar = e.fraction === undefined ? '' : ` ${renderBar(e.fraction)}`;
-      this.out.write(`\r\x1b[K${e.message}${bar}`);
-      this.open = true;
-      if (e.done) {
-        this.out.write('\n');
-        this.open = false;
-      }
-    } else if (e.done || this.verbose) {
-      this.out.write(e.message + '\n');
-    }
-  }
-
-  end(): void {
-    if (this.open) this.out.write('\n');
-    this.open = false;
-  }
-}
-
 function label(split: TrainResult['train']): string {
   return split.generated ? `${split.source} (synthetic)` : split.source;
-}
-
-function renderBar(fraction: number, width = 24): string {
-  const f = Math.min(1, Math.max(0, fraction));
-  const full = Math.round(f * width);
-  return `[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${Math.round(f * 100)}%`;
 }
 
 /**
@@ -540,8 +494,19 @@ export function summary(r: TrainResult): string {
 }
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
+  // parseArgs takes '-5' after an option for another option ("ambiguous"): join it as --opt=-5.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (NUMERIC_OPTIONS.has(argv[i]!) && next !== undefined && /^-\.?\d/.test(next)) {
+      args.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      args.push(argv[i]!);
+    }
+  }
   try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
@@ -556,18 +521,6 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly
   }
 }
 
-/** On a failed download, points at the offline mode (the TLC site may simply be out of reach). */
-async function offlineHint<T>(run: Promise<T>, applies: boolean): Promise<T> {
-  try {
-    return await run;
-  } catch (error) {
-    if (applies && error instanceof Error && /^source: could not fetch/.test(error.message)) {
-      throw new Error(`${error.message}; or train offline on generated data: ${NAME} --synthetic`, { cause: error });
-    }
-    throw error;
-  }
-}
-
 function parseColor(value: string): Color {
   if (value !== 'yellow' && value !== 'green') {
     throw new UsageError(`${NAME}: --color must be yellow or green, got '${value}'`);
@@ -575,30 +528,33 @@ function parseColor(value: string): Color {
   return value;
 }
 
-function parseNumber(option: string, value: string): number {
+/** Plain decimal notation: 12, -5, 0.5, 1e6; not 0x10, 0b1, Infinity or '' (which Number() takes). */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+function parseMinutes(option: string, value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) {
+  if (!DECIMAL.test(value.trim()) || !Number.isFinite(n)) {
     throw new UsageError(`${NAME}: ${option} must be a number of minutes, got '${value}'`);
+  }
+  if (n < 0) throw new UsageError(`${NAME}: ${option} must be a number of minutes ≥ 0, got '${value}'`);
+  return n;
+}
+
+function parseSeconds(option: string, value: string): number {
+  const n = Number(value);
+  if (!DECIMAL.test(value.trim()) || !(n > 0) || !Number.isFinite(n)) {
+    throw new UsageError(`${NAME}: ${option} must be a number of seconds above 0, got '${value}'`);
   }
   return n;
 }
 
 function parseCount(option: string, value: string): number {
-  const n = Number(value.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) {
+  const text = value.replace(/_/g, '');
+  const n = Number(text);
+  if (!DECIMAL.test(text) || !Number.isSafeInteger(n) || n < 1) {
     throw new UsageError(`${NAME}: ${option} must be a positive whole number, got '${value}'`);
   }
   return n;
-}
-
-function formatError(error: unknown, verbose: boolean): string {
-  if (!(error instanceof Error)) return `${NAME}: ${String(error)}`;
-  if (!verbose) return error.message.split('\n')[0]!;
-  let text = error.stack ?? error.message;
-  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) {
-    text += `\nCaused by: ${cause.stack ?? cause.message}`;
-  }
-  return text;
 }
 
 function int(n: number): string {

@@ -8,10 +8,10 @@
  * inline it into the HTML, once per kernel, so figures draw offline.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from './output.js';
 import type { Figure } from './plots.js';
 
 /** Options of `showFigure`. */
@@ -231,15 +231,15 @@ ${figureDivHtml(figure, Number(figure.layout.height ?? 450))}
 }
 
 /**
- * Writes the figure as a standalone HTML file (plotly.js inlined, works offline),
+ * Writes the figure as a standalone HTML file (plotly.js inlined, works offline), atomically,
  * creating the parent folder if needed. Returns the path.
  *
  * @example
  * await saveFigureHtml(fig, 'build/duration.html');
  */
 export async function saveFigureHtml(figure: Figure, path: string, options: { title?: string } = {}): Promise<string> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, figureHtml(figure, options), 'utf8');
+  // Through the one output writer: a full disk or Ctrl-C never leaves half a page where a whole one was.
+  await writeFileAtomic(path, figureHtml(figure, options), { what: 'the figure' });
   return path;
 }
 

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, realpath, stat } from 'node:fs/promises';
 
-import { writeFileAtomic } from './atomicFile.js';
+import { writeFileAtomic } from './output.js';
 
 /** A file's size and content hash. */
 export interface FileDigest {

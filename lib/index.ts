@@ -4,6 +4,8 @@
  * source → read → clean → vectorize → fit → evaluate → plot / save.
  * This file only re-exports; each course step lives in its own module.
  */
+export * from './errors.js';
+export * from './output.js';
 export * from './columns.js';
 export * from './source.js';
 export * from './read.js';

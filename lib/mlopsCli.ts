@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { writeFileAtomic } from './atomicFile.js';
+import { writeFileAtomic } from './output.js';
 import type { CliIo } from './cli.js';
 import { monitorReportHtml } from './mlopsCharts.js';
 import { DEFAULT_THRESHOLDS, monitorModel, type MonitorProgress, type MonitorReport, type MonitorThresholds, type MonthSourceOptions } from './monitor.js';

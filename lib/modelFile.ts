@@ -24,10 +24,9 @@
  * ```
  * `coef[i]` belongs to `featureNames[i]`. Unknown extra metadata fields are kept.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import { featureSetOf, type FeatureSet } from './features.js';
+import { writeFileAtomic } from './output.js';
 import { libraryVersion } from './project.js';
 import { LinearRegression } from './regression.js';
 import { compareCodePoints, DictVectorizer } from './vectorize.js';
@@ -101,10 +100,11 @@ export interface SavedModel {
 export type LoadedModel = SavedModel & { features: FeatureSet };
 
 /**
- * Writes the vectorizer, model and metadata to `path` atomically: a temporary file
- * in the same directory is written, flushed to disk and renamed over `path`, so a
- * failed or interrupted save never leaves a half-written or missing model where a
- * good one was. Creates the parent directory. Returns the metadata as written.
+ * Writes the vectorizer, model and metadata to `path` atomically, through lib/output.ts: a
+ * temporary file in the same directory is written, flushed to disk and renamed over `path`, so a
+ * failed or interrupted save never leaves a half-written or missing model where a good one was.
+ * Creates the parent directory. A `path` that is a symbolic link has its target replaced; one
+ * that is a folder, a device or a FIFO is refused. Returns the metadata as written.
  *
  * @throws Error when the vectorizer or model is not fitted, their sizes differ, a
  *   number is not finite, or the file system refuses.
@@ -115,30 +115,29 @@ export type LoadedModel = SavedModel & { features: FeatureSet };
  * });
  */
 export async function saveModel(path: string, saved: SavedModel): Promise<ModelMetadata> {
+  const { text, metadata } = modelFileText(saved, path);
+  try {
+    await writeFileAtomic(path, text, { what: 'the model' });
+  } catch (error) {
+    throw new Error(`modelFile: could not save the model to ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return metadata;
+}
+
+/**
+ * The text of a model file and the metadata in it, validated as loading would, without writing
+ * anything: for callers that write it themselves (the pipeline stages all its outputs, then
+ * renames them together). `path` only names the file in error messages.
+ *
+ * @throws Error as {@link saveModel} does for a model that cannot be saved.
+ * @example
+ * const { text } = modelFileText({ vectorizer: dv, model: lr }, 'models/lin_reg.json');
+ */
+export function modelFileText(saved: SavedModel, path = 'the model'): { text: string; metadata: ModelMetadata } {
   const document = toDocument(saved);
   // Validate what we are about to write with the same checks as loading.
   fromDocument(JSON.parse(JSON.stringify(document)), path);
-  const text = `${JSON.stringify(document, null, 1)}\n`;
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const temporary = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let renamed = false;
-  try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, path);
-    renamed = true;
-    await syncDirectory(dir);
-  } catch (error) {
-    if (!renamed) await unlink(temporary).catch(() => undefined);
-    throw new Error(`modelFile: could not save the model to ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  return document.metadata;
+  return { text: `${JSON.stringify(document, null, 1)}\n`, metadata: document.metadata };
 }
 
 /**
@@ -174,19 +173,6 @@ export async function loadModel(path: string): Promise<LoadedModel> {
   return fromDocument(document, path);
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  // Makes the rename itself durable; some platforms cannot open a directory, which is fine.
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Best effort.
-  }
-}
 
 interface ModelDocument {
   format: string;

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-import { writeFileAtomic } from './atomicFile.js';
+import { writeFileAtomic } from './output.js';
 import { cleanTripGroups, type CleanTrips } from './clean.js';
 import { featureColumns } from './features.js';
 import { hashFile } from './fileHash.js';

@@ -6,22 +6,24 @@
  * The CLI (`taxi-duration`, `npm start`) is a thin caller of {@link train}; notebooks
  * can call it too and get the fitted vectorizer and model back.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import type { CleanStats } from './clean.js';
+import { OptionError, redactUrl } from './errors.js';
 import { rootMeanSquaredError } from './metrics.js';
 import { parquetCreatedBy } from './read.js';
-import { saveModel, type ModelMetadata } from './modelFile.js';
+import { modelFileText, type ModelMetadata } from './modelFile.js';
+import { commitFiles, lockOutput, makeDir, resolveOutputPath, stageFile, type OutputLock, type StagedFile } from './output.js';
 import { chunkBuffers, JOB_KIND, predictInChunks, readAndClean, SCORE_CHUNK_ROWS, type ModelMessage, type MonthJob, type WorkerMessage } from './pipelineWorker.js';
-import { durationDistributionFigure, saveFigureHtml, type Figure } from './plots.js';
+import { figureHtml } from './display.js';
+import { durationDistributionFigure, type Figure } from './plots.js';
 import { LinearRegression, type LinearRegressionParameters } from './regression.js';
-import { defaultCacheDir, fetchTrips, parseMonth, type Color } from './source.js';
+import { asideNote, defaultCacheDir, fetchTrips, makeCacheDir, parseMonth, setAsideCorrupt, type Color } from './source.js';
 import { trackTraining, type TrainRuns } from './tracking.js';
 import { DictVectorizer } from './vectorize.js';
 
@@ -65,7 +67,11 @@ export interface TrainOptions {
   train?: string;
   /** Validation data, same forms as `train`. Default `2024-02`. */
   val?: string;
-  /** Taxi colour of months given as `YYYY-MM` (decides the URL and column names). Default `yellow`. */
+  /**
+   * Taxi colour: decides the URL of months given as `YYYY-MM`, and every file must hold trips of
+   * this colour (its `tpep_*` or `lpep_*` columns say). Default: the training file's colour
+   * (yellow for a month); a validation file of the other colour is refused.
+   */
   color?: Color;
   /** Shortest trip kept, in minutes (inclusive). Default 1. */
   minDuration?: number;
@@ -89,8 +95,12 @@ export interface TrainOptions {
    * the metrics JSON.
    */
   synthetic?: boolean;
-  /** Rows per generated month when `synthetic`. Default 100,000. */
+  /** Rows per generated month when `synthetic`, at most `MAX_SYNTHETIC_ROWS` (10 million). Default 100,000. */
   syntheticRows?: number;
+  /** Downloads must bring 64 KiB in every this many milliseconds. Default: fetchTrips' (env `TAXI_DOWNLOAD_TIMEOUT`, else 60 s). */
+  downloadIdleTimeoutMs?: number;
+  /** A download must end within this many milliseconds. Default: fetchTrips' (env `TAXI_DOWNLOAD_DEADLINE`, else 30 min). */
+  downloadDeadlineMs?: number;
   /** Receives progress events; nothing is printed by the library itself. */
   onProgress?: (event: ProgressEvent) => void;
   /**
@@ -109,7 +119,7 @@ export interface TrainOptions {
 
 /** What one data set (train or val) contributed and scored. */
 export interface SplitResult {
-  /** What the user asked for (`2024-01`, a path, a URL). */
+  /** What the user asked for (`2024-01`, a path, a URL without its credentials and query string). */
   source: string;
   /** The local parquet file that was read. */
   path: string;
@@ -134,7 +144,7 @@ export interface TrainResult {
    * says our generator wrote it (e.g. the benchmark's months). The numbers then say nothing about real taxis.
    */
   synthetic: boolean;
-  /** Taxi colour. */
+  /** Taxi colour of the files (their `tpep_*` / `lpep_*` columns). */
   color: Color;
   /** Duration filter used, minutes. */
   minDuration: number;
@@ -189,18 +199,27 @@ const GENERATOR = /^taxi-duration synthetic/;
  *
  * Train and val are processed one after the other and each month's raw columns are dropped once
  * cleaned, so peak memory stays near one month's columns plus the sparse matrix.
- * Output folders are checked before any data is read, and the model file is replaced atomically
- * and only after everything before it succeeded, so a failed run leaves an earlier model intact.
+ *
+ * Outputs are all or nothing. Before any data is read, every output path is checked (a folder
+ * that can be created, a target that is a regular file or a link to one, no two outputs on one
+ * file, none on an input) and locked against other runs (see lib/output.ts's lockOutput). At
+ * the end each output is written in full to a temporary file beside its target, and only when
+ * all were written are they renamed into place, the model last. A failed run (a full disk, a
+ * bad month, Ctrl-C) leaves every earlier output as it was.
  *
  * The run is recorded in the runs store (lib/tracking.ts: parameters, data hashes, metrics, its
  * own copy of the model and plot) unless `runs: false`; `result.run` names it.
  *
- * Edge cases: no rows left after filtering (train or val) is an error naming the file and the
- * filter; `minDuration` must be ≥ 0 and below `maxDuration`; with `synthetic` the sources must be
- * months, and generated months are cached under `<cacheDir>/synthetic/` (never mixed with downloads).
+ * Edge cases: an empty file, or no rows left after filtering (train or val), is an error naming
+ * the file (and the filter); `minDuration` must be ≥ 0 and below `maxDuration`; with `synthetic`
+ * the sources must be months, and generated months are cached under `<cacheDir>/synthetic/`
+ * (never mixed with downloads). A downloaded or generated file that cannot be read is set aside
+ * (`<file>.corrupt`) so the next run fetches it again; the error says so.
  *
- * @throws Error `pipeline: ...` for bad options, empty data and unwritable outputs; errors of the
- *   data steps (`source: ...`, `read: ...`) pass through unchanged.
+ * @throws OptionError `pipeline: ...` / `output: ...` / `source: ...` for bad options, sources and
+ *   output paths (found before any work); Error `pipeline: ...` for empty data or files of the
+ *   wrong colour, `output: ...` for outputs that cannot be written or are locked by another run;
+ *   errors of the data steps (`source: ...`, `read: ...`) pass through.
  * @example
  * const result = await train({ synthetic: true, outDir: 'build/models' });
  * console.log(result.val.rmse, result.outputs.model);
@@ -211,7 +230,17 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
 
 async function trainOnce(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
-  const o = resolveOptions(options);
+  const o = await resolveOptions(options);
+  // Fail before minutes of work, not after: every output must be writable, distinct and ours now.
+  const outputs = await claimOutputs(o);
+  try {
+    return await trainInto(outputs, o, options, started);
+  } finally {
+    await outputs.release();
+  }
+}
+
+async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOptions, started: number): Promise<TrainResult> {
   const progress = options.onProgress ?? (() => {});
   const seconds = Object.fromEntries([...STAGES, 'total'].map((s) => [s, 0])) as Record<Stage | 'total', number>;
   const timed = async <T>(stage: Stage, work: () => T | Promise<T>): Promise<T> => {
@@ -222,22 +251,45 @@ async function trainOnce(options: TrainOptions): Promise<TrainResult> {
       seconds[stage] += (performance.now() - t) / 1000;
     }
   };
-
-  const modelPath = join(o.outDir, o.modelName);
-  const plotPath = o.plotName === false ? null : join(o.outDir, o.plotName);
-  const metricsPath = o.metricsJson === undefined ? null : resolve(o.metricsJson);
-  // Fail before minutes of work, not after: every output folder must take a file now.
-  await ensureWritableDir(o.outDir, '--out');
-  if (metricsPath !== null) {
-    if (existsSync(metricsPath) && statSync(metricsPath).isDirectory()) {
-      throw new Error(`pipeline: metrics file ${metricsPath} is a folder; give --metrics-json a file path`);
-    }
-    await ensureWritableDir(dirname(metricsPath), '--metrics-json');
-  }
+  const { model: modelPath, plot: plotPath, metrics: metricsPath } = outputs;
+  const shown = { train: redactUrl(o.train), val: redactUrl(o.val) };
 
   // Download (or find) both months first, so a bad val source fails before minutes of training.
   const trainPath = await timed('fetch', () => fetchSource('train', o.train, o, progress));
   const valPath = await timed('fetch', () => fetchSource('val', o.val, o, progress));
+  await outputs.checkNotInputs([trainPath, valPath]);
+  // A cached file that cannot be read is set aside, so the next run fetches it again instead of failing on it.
+  const unreadable = async (source: string, path: string, error: unknown): Promise<never> => {
+    const fromCache = o.synthetic || MONTH.test(source) || /^https?:\/\//i.test(source);
+    if (!fromCache || !(error instanceof Error) || !error.message.startsWith('read: ') || !existsSync(path)) throw error;
+    const aside = await setAsideCorrupt(path);
+    throw new Error(`${error.message}; ${asideNote(aside, redactUrl(source), o.synthetic ? 'generates' : 'downloads')}`, { cause: error });
+  };
+  // The run's colour: the option, else the first file's (a month's is the colour it was fetched as);
+  // every file's columns must agree with it.
+  let color: Color | undefined = options.color;
+  let colorFrom: 'option' | 'month' | 'file' = 'option';
+  const checkColor = (split: 'train' | 'val', source: string, columns: readonly [string, string] | null): void => {
+    const found = columns === null ? undefined : /^lpep_/.test(columns[0]) ? 'green' : /^tpep_/.test(columns[0]) ? 'yellow' : undefined;
+    if (found === undefined) return;
+    if (color === undefined) {
+      colorFrom = MONTH.test(source) ? 'month' : 'file';
+      color = colorFrom === 'month' ? o.color : found;
+      if (colorFrom === 'file' && found !== o.color) progress({ stage: 'read', split, message: `color: ${found} (from the file's ${columns![0]} column)`, done: true });
+    }
+    if (found !== color) {
+      const why =
+        colorFrom === 'option' ? `the run is for ${color} taxis (--color ${color})`
+          : colorFrom === 'month' && split === 'train' ? `it was fetched as a ${color} month`
+            : `the training data are ${color} taxi trips`;
+      throw new Error(
+        `pipeline: ${split} ${redactUrl(source)} holds ${found} taxi trips (${columns![0]}, ${columns![1]}) but ${why}; ` +
+          (colorFrom === 'file' && MONTH.test(source)
+            ? `pass --color ${color} (the color option) so that months are fetched as ${color}`
+            : `pass --color ${found} (the color option) for ${found} data, or give ${color} files`),
+      );
+    }
+  };
 
   // The validation month goes to a worker thread when one can run (see useWorker): it is read and
   // cleaned there while this thread trains, then scored there while this thread plots.
@@ -273,16 +325,17 @@ async function trainOnce(options: TrainOptions): Promise<TrainResult> {
   /** Reads and cleans one month in this thread, row group by row group. */
   const prepare = async (split: 'train' | 'val', source: string, path: string) => {
     if (worker === null) report({ stage: 'read', split, message: `read ${split}: ${path}`, fraction: 0 });
-    const clean = await readAndClean(
+    const { clean, timestampColumns } = await readAndClean(
       path,
       { minDuration: o.minDuration, maxDuration: o.maxDuration, pickup: false },
       (stage, s) => (seconds[stage] += s),
       (done, total) => readProgress(split, done, total),
-    );
+    ).catch((error: unknown) => unreadable(source, path, error));
     const generated = o.synthetic || (await timed('read', () => isGenerated(path)));
     report({ stage: 'read', split, message: `read ${split}: ${fmtInt(clean.stats.rowsRead)} rows`, fraction: 1, done: true });
     reportCleaned(split, clean.stats);
     checkNotEmpty(split, source, clean.stats);
+    checkColor(split, source, timestampColumns);
     return { clean, generated };
   };
   const reportCleaned = (split: 'train' | 'val', s: CleanStats): void =>
@@ -293,9 +346,17 @@ async function trainOnce(options: TrainOptions): Promise<TrainResult> {
       done: true,
     });
   const checkNotEmpty = (split: 'train' | 'val', source: string, s: CleanStats): void => {
+    const name = redactUrl(source);
+    if (s.rowsRead === 0) {
+      // No filter can help a file without trips.
+      throw new Error(`pipeline: the ${split} file ${name} holds no rows (0 trips); give a month or file with trips`);
+    }
+    if (s.rowsWithNulls === s.rowsRead) {
+      throw new Error(`pipeline: every one of the ${fmtInt(s.rowsRead)} ${split} rows of ${name} lacks a needed value (pickup, dropoff, locations or distance); check the file`);
+    }
     if (s.rowsKept === 0) {
       throw new Error(
-        `pipeline: no ${split} rows left after filtering ${source} (${fmtInt(s.rowsRead)} read, ${fmtInt(s.rowsWithNulls)} with nulls) ` +
+        `pipeline: no ${split} rows left after filtering ${name} (${fmtInt(s.rowsRead)} read, ${fmtInt(s.rowsWithNulls)} with nulls) ` +
           `to durations of ${o.minDuration}..${o.maxDuration} minutes; widen --min-duration/--max-duration or check the file`,
       );
     }
@@ -303,7 +364,7 @@ async function trainOnce(options: TrainOptions): Promise<TrainResult> {
   // Asked after the file was read and cleaned, so a failure here is no news: count it as not generated.
   const isGenerated = async (path: string) => GENERATOR.test((await parquetCreatedBy(path).catch(() => undefined)) ?? '');
   const splitResult = (source: string, path: string, generated: boolean, stats: CleanStats, rmse: number): SplitResult => ({
-    source,
+    source: redactUrl(source),
     path,
     generated,
     rowsRead: stats.rowsRead,
@@ -366,7 +427,7 @@ async function trainOnce(options: TrainOptions): Promise<TrainResult> {
         figure = await timed('plot', () =>
           durationDistributionFigure(
             { actual: clean.duration, predicted },
-            { title: `Predicted vs actual trip duration, train ${o.train}${generated ? ' (SYNTHETIC DATA)' : ''}` },
+            { title: `Predicted vs actual trip duration, train ${shown.train}${generated ? ' (SYNTHETIC DATA)' : ''}` },
           ),
         );
       }
@@ -374,8 +435,9 @@ async function trainOnce(options: TrainOptions): Promise<TrainResult> {
     if (worker !== null) {
       // Time spent waiting for the worker counts to the stage waited for, so stages still add up to the total.
       const generated = o.synthetic || (await timed('read', () => isGenerated(valPath)));
-      const { stats } = await timed('clean', () => worker.cleaned);
+      const { stats, timestampColumns } = await timed('clean', () => worker.cleaned).catch((error: unknown) => unreadable(o.val, valPath, error));
       checkNotEmpty('val', o.val, stats);
+      checkColor('val', o.val, timestampColumns);
       const { rmse } = await timed('evaluate', () => worker.scored);
       valResult = splitResult(o.val, valPath, generated, stats, rmse);
     } else {
@@ -392,21 +454,14 @@ async function trainOnce(options: TrainOptions): Promise<TrainResult> {
   progress({ stage: 'evaluate', message: `RMSE train ${rmseTrain.toFixed(3)}, val ${rmseVal.toFixed(3)}`, done: true });
   const synthetic = trainResult.generated || valResult.generated;
 
-  if (plotPath !== null && figure !== null) {
-    const spec = figure;
-    await timed('plot', async () => {
-      await saveFigureHtml(spec, plotPath);
-      progress({ stage: 'plot', message: `plot: ${plotPath}`, done: true });
-    });
-  }
-
+  const runColor = color ?? o.color;
   const metadata: ModelMetadata = {
     training: { sources: [trainResult.source], rows: trainResult.rowsKept },
     validation: { sources: [valResult.source], rows: valResult.rowsKept },
     metrics: { rmseTrain, rmseValidation: rmseVal },
     synthetic,
     ...(synthetic ? { note: SYNTHETIC_NOTE } : {}),
-    color: o.color,
+    color: runColor,
     minDuration: o.minDuration,
     maxDuration: o.maxDuration,
     // What predict needs to rebuild records as training saw them (IDs as strings, as astype(str)).
@@ -414,36 +469,111 @@ async function trainOnce(options: TrainOptions): Promise<TrainResult> {
     numerical: ['trip_distance'],
     target: 'duration',
   };
-  await timed('save', async () => {
-    await saveModel(modelPath, { vectorizer, model, metadata });
-    progress({ stage: 'save', message: `model: ${modelPath}`, done: true });
-  });
 
-  seconds.total = (performance.now() - started) / 1000;
-  const result: TrainResult = {
-    synthetic,
-    color: o.color,
-    minDuration: o.minDuration,
-    maxDuration: o.maxDuration,
-    train: trainResult,
-    val: valResult,
-    features: vectorizer.getFeatureNamesOut().length,
-    seconds,
-    validationThreadSeconds: worker?.seconds ?? null,
-    peakRssBytes: peakRssBytes(),
-    outputs: { model: modelPath, plot: plotPath, metrics: metricsPath },
-    finishedAt: new Date().toISOString(),
-    vectorizer,
-    model,
-  };
-  if (metricsPath !== null) {
-    try {
-      await writeFileAtomic(metricsPath, JSON.stringify(toMetrics(result), null, 2) + '\n');
-    } catch (error) {
-      throw new Error(`pipeline: could not write metrics to ${metricsPath}: ${(error as Error).message}`, { cause: error });
+  // Every output is written in full beside its target first; only then are they renamed into place.
+  const staged: StagedFile[] = [];
+  try {
+    if (plotPath !== null && figure !== null) {
+      const html = figureHtml(figure);
+      staged.push(await timed('plot', () => stageFile(plotPath, html, { what: 'the plot', fix: OUT_FIX })));
+    }
+    const modelText = modelFileText({ vectorizer, model, metadata }, modelPath).text;
+    const stagedModel = await timed('save', () => stageFile(modelPath, modelText, { what: 'the model', fix: OUT_FIX }));
+    seconds.total = (performance.now() - started) / 1000;
+    const result: TrainResult = {
+      synthetic,
+      color: runColor,
+      minDuration: o.minDuration,
+      maxDuration: o.maxDuration,
+      train: trainResult,
+      val: valResult,
+      features: vectorizer.getFeatureNamesOut().length,
+      seconds,
+      validationThreadSeconds: worker?.seconds ?? null,
+      peakRssBytes: peakRssBytes(),
+      outputs: { model: modelPath, plot: plotPath, metrics: metricsPath },
+      finishedAt: new Date().toISOString(),
+      vectorizer,
+      model,
+    };
+    if (metricsPath !== null) {
+      staged.push(await stageFile(metricsPath, JSON.stringify(toMetrics(result), null, 2) + '\n', { what: 'the metrics', fix: METRICS_FIX }));
+    }
+    staged.push(stagedModel);
+    await outputs.checkLocks();
+    await commitFiles(staged);
+    if (plotPath !== null) progress({ stage: 'plot', message: `plot: ${plotPath}`, done: true });
+    progress({ stage: 'save', message: `model: ${modelPath}`, done: true });
+    return result;
+  } finally {
+    await Promise.all(staged.map((file) => file.discard()));
+  }
+}
+
+const OUT_FIX = 'choose another --out (outDir)';
+const METRICS_FIX = 'choose another --metrics-json (metricsJson)';
+
+/** The run's output paths, checked and locked; see {@link claimOutputs}. */
+interface ClaimedOutputs {
+  model: string;
+  plot: string | null;
+  metrics: string | null;
+  /** Refuses a run whose outputs would overwrite its own input files. */
+  checkNotInputs(inputs: readonly string[]): Promise<void>;
+  /** Throws when a lock was lost (removed by hand), so nothing is committed over another run's files. */
+  checkLocks(): Promise<void>;
+  release(): Promise<void>;
+}
+
+/**
+ * Checks the outputs before any work: folders created, targets regular files (or links to one),
+ * no two on one file; then locks each against concurrent runs.
+ */
+async function claimOutputs(o: Resolved): Promise<ClaimedOutputs> {
+  await makeDir(o.outDir, { what: 'the output folder', fix: OUT_FIX });
+  const wanted: [what: string, path: string, fix: string][] = [['the model', join(o.outDir, o.modelName), OUT_FIX]];
+  if (o.plotName !== false) wanted.push(['the plot', join(o.outDir, o.plotName), OUT_FIX]);
+  if (o.metricsJson !== undefined) {
+    await makeDir(dirname(resolve(o.metricsJson)), { what: 'the folder of the metrics', fix: METRICS_FIX });
+    wanted.push(['the metrics', o.metricsJson, METRICS_FIX]);
+  }
+  const targets: string[] = [];
+  for (const [what, path, fix] of wanted) targets.push(await resolveOutputPath(path, { what, fix }));
+  // Two outputs on one file would leave, say, the metrics where the model should be.
+  for (let i = 0; i < targets.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (targets[i] === targets[j]) {
+        throw new OptionError(`pipeline: ${wanted[i]![0]} and ${wanted[j]![0]} would both be written to ${targets[i]}; ${wanted[i]![2]}`);
+      }
     }
   }
-  return result;
+  const locks: OutputLock[] = [];
+  try {
+    for (let i = 0; i < wanted.length; i++) locks.push(await lockOutput(targets[i]!, { what: wanted[i]![0], fix: wanted[i]![2] }));
+  } catch (error) {
+    await Promise.all(locks.map((lock) => lock.release()));
+    throw error;
+  }
+  const metricsAt = wanted.findIndex(([what]) => what === 'the metrics');
+  const plotAt = wanted.findIndex(([what]) => what === 'the plot');
+  return {
+    model: targets[0]!,
+    plot: plotAt < 0 ? null : targets[plotAt]!,
+    metrics: metricsAt < 0 ? null : targets[metricsAt]!,
+    async checkNotInputs(inputs) {
+      for (const input of inputs) {
+        const real = await realpath(input).catch(() => resolve(input));
+        const i = targets.indexOf(real);
+        if (i >= 0) throw new OptionError(`pipeline: ${wanted[i]![0]} would overwrite the input file ${real}; ${wanted[i]![2]}`);
+      }
+    },
+    async checkLocks() {
+      for (const lock of locks) await lock.check();
+    },
+    async release() {
+      await Promise.all(locks.map((lock) => lock.release()));
+    },
+  };
 }
 
 /**
@@ -469,10 +599,10 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-type Resolved = Required<Omit<TrainOptions, 'metricsJson' | 'baseUrl' | 'onProgress' | 'parallel' | 'runs'>> &
-  Pick<TrainOptions, 'metricsJson' | 'baseUrl'>;
+type Resolved = Required<Omit<TrainOptions, 'metricsJson' | 'baseUrl' | 'onProgress' | 'parallel' | 'runs' | 'downloadIdleTimeoutMs' | 'downloadDeadlineMs'>> &
+  Pick<TrainOptions, 'metricsJson' | 'baseUrl' | 'downloadIdleTimeoutMs' | 'downloadDeadlineMs'>;
 
-function resolveOptions(options: TrainOptions): Resolved {
+async function resolveOptions(options: TrainOptions): Promise<Resolved> {
   const o: Resolved = {
     train: options.train ?? '2024-01',
     val: options.val ?? '2024-02',
@@ -487,34 +617,47 @@ function resolveOptions(options: TrainOptions): Resolved {
     syntheticRows: options.syntheticRows ?? 100_000,
     metricsJson: options.metricsJson,
     baseUrl: options.baseUrl,
+    downloadIdleTimeoutMs: options.downloadIdleTimeoutMs,
+    downloadDeadlineMs: options.downloadDeadlineMs,
   };
   if (o.color !== 'yellow' && o.color !== 'green') {
-    throw new Error(`pipeline: color must be 'yellow' or 'green', got '${String(o.color)}'`);
+    throw new OptionError(`pipeline: color must be 'yellow' or 'green', got '${String(o.color)}'`);
   }
   for (const [name, value] of [
     ['minDuration', o.minDuration],
     ['maxDuration', o.maxDuration],
   ] as const) {
-    if (!Number.isFinite(value) || value < 0) {
-      throw new Error(`pipeline: ${name} must be a number of minutes ≥ 0, got ${value}`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new OptionError(`pipeline: ${name} must be a number of minutes ≥ 0, got ${value}`);
     }
   }
   if (o.minDuration >= o.maxDuration) {
-    throw new Error(`pipeline: minDuration (${o.minDuration}) must be below maxDuration (${o.maxDuration})`);
+    throw new OptionError(`pipeline: minDuration (${o.minDuration}) must be below maxDuration (${o.maxDuration})`);
   }
   // A malformed month fails here, before any folder is created or byte downloaded.
-  for (const value of [o.train, o.val]) if (MONTH.test(value)) parseMonth(value);
+  for (const value of [o.train, o.val]) {
+    if (!MONTH.test(value)) continue;
+    try {
+      parseMonth(value);
+    } catch (error) {
+      throw new OptionError((error as Error).message, { cause: error });
+    }
+  }
   if (o.synthetic) {
     for (const [name, value] of [
       ['train', o.train],
       ['val', o.val],
     ] as const) {
       if (!MONTH.test(value)) {
-        throw new Error(`pipeline: with synthetic data, ${name} must be a month YYYY-MM to generate, got '${value}'`);
+        throw new OptionError(`pipeline: with synthetic data, ${name} must be a month YYYY-MM to generate, got '${redactUrl(value)}'`);
       }
     }
-    if (!Number.isInteger(o.syntheticRows) || o.syntheticRows < 1) {
-      throw new Error(`pipeline: syntheticRows must be a positive integer, got ${o.syntheticRows}`);
+    // Loaded only for synthetic runs: the generator's parquet writer is not needed to train on real data.
+    const { MAX_SYNTHETIC_ROWS } = await import('./synthetic.js');
+    if (!Number.isInteger(o.syntheticRows) || o.syntheticRows < 1 || o.syntheticRows > MAX_SYNTHETIC_ROWS) {
+      throw new OptionError(
+        `pipeline: syntheticRows must be a whole number from 1 to ${fmtInt(MAX_SYNTHETIC_ROWS)} (a real month has about 3,000,000), got ${o.syntheticRows}`,
+      );
     }
   }
   return o;
@@ -528,19 +671,20 @@ async function fetchSource(
 ): Promise<string> {
   if (o.synthetic) {
     progress({ stage: 'fetch', split, message: `${split}: ${fmtInt(o.syntheticRows)} synthetic rows for ${source} (generated on first use)` });
-    // Loaded only here: the generator's parquet writer is not needed to train on real data.
     const { syntheticMonth } = await import('./synthetic.js');
+    await makeCacheDir(o.cacheDir);
     const { path } = await syntheticMonth(o.cacheDir, { month: source, rows: o.syntheticRows, color: o.color });
     progress({ stage: 'fetch', split, message: `${split}: ${path} (synthetic)`, fraction: 1, done: true });
     return path;
   }
-  // A terminal bar is the caller's business (the CLI draws one from these events), so fetchTrips stays quiet.
+  // A terminal bar is the caller's business (the CLI draws one from these events).
   let lastReport = 0;
   const path = await fetchTrips(source, {
     color: o.color,
     cacheDir: o.cacheDir,
     ...(o.baseUrl !== undefined ? { baseUrl: o.baseUrl } : {}),
-    quiet: true,
+    ...(o.downloadIdleTimeoutMs !== undefined ? { idleTimeoutMs: o.downloadIdleTimeoutMs } : {}),
+    ...(o.downloadDeadlineMs !== undefined ? { deadlineMs: o.downloadDeadlineMs } : {}),
     onProgress: (received, total) => {
       const now = performance.now();
       if (now - lastReport < 100) return; // at most ten reports a second
@@ -556,33 +700,6 @@ async function fetchSource(
   });
   progress({ stage: 'fetch', split, message: `${split}: ${path}`, fraction: 1, done: true });
   return path;
-}
-
-/** Creates `dir` if needed and proves a file can be written there (access() lies for root). */
-async function ensureWritableDir(dir: string, option: string): Promise<void> {
-  const probe = join(dir, `.write-test-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(probe, '');
-    await rm(probe, { force: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new Error(`pipeline: output folder ${dir} is not writable (${code}); choose another ${option}`, {
-      cause: error,
-    });
-  }
-}
-
-/** Writes via a temporary file and rename, so readers never see half a file. */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
 }
 
 /** `2964624` → `2,964,624` (as toLocaleString('en-US'), whose first call costs about 20 ms of ICU set-up). */
@@ -622,7 +739,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reje
 class ValidationWorker {
   readonly seconds = { read: 0, clean: 0, vectorize: 0, evaluate: 0 };
   readonly #worker: Worker;
-  readonly #cleaned = deferred<{ stats: CleanStats }>();
+  readonly #cleaned = deferred<{ stats: CleanStats; timestampColumns: readonly [string, string] | null }>();
   readonly #scored = deferred<{ rmse: number }>();
   #handlers: ValidationWorkerHandlers = {};
   #finished = false;
@@ -643,7 +760,7 @@ class ValidationWorker {
   }
 
   /** Resolves with the validation month's cleaning stats. */
-  get cleaned(): Promise<{ stats: CleanStats }> {
+  get cleaned(): Promise<{ stats: CleanStats; timestampColumns: readonly [string, string] | null }> {
     return this.#cleaned.promise;
   }
 
@@ -673,7 +790,7 @@ class ValidationWorker {
         this.seconds.read = m.seconds.read;
         this.seconds.clean = m.seconds.clean;
         this.#handlers.cleaned?.(m.stats);
-        this.#cleaned.resolve({ stats: m.stats });
+        this.#cleaned.resolve({ stats: m.stats, timestampColumns: m.timestampColumns });
         break;
       case 'scored':
         this.seconds.vectorize = m.seconds.vectorize;

@@ -50,6 +50,13 @@ export function predictInChunks(
   return predicted;
 }
 
+/** A month read and cleaned, with the file's timestamp column names (null for a file without row groups). */
+export interface PreparedMonth {
+  clean: CleanTrips;
+  /** `tpep_*` (yellow) or `lpep_*` (green): which taxis the file holds, whatever its name says. */
+  timestampColumns: readonly [string, string] | null;
+}
+
 /**
  * Reads and cleans a month row group by row group (readTripGroups + cleanTripGroups), telling
  * `time` how the seconds split between reading and cleaning, and `onProgress` the rows read.
@@ -59,8 +66,9 @@ export async function readAndClean(
   options: CleanOptions,
   time: (stage: 'read' | 'clean', seconds: number) => void,
   onProgress?: (rowsDone: number, rowsTotal: number) => void,
-): Promise<CleanTrips> {
+): Promise<PreparedMonth> {
   let reading = 0;
+  let timestampColumns: readonly [string, string] | null = null;
   async function* timedGroups(): AsyncGenerator<TripGroup, void, undefined> {
     const groups = readTripGroups(path, onProgress ? { onProgress } : {});
     for (;;) {
@@ -68,6 +76,7 @@ export async function readAndClean(
       const next = await groups.next();
       reading += performance.now() - t;
       if (next.done) return;
+      timestampColumns ??= next.value.timestampColumns;
       yield next.value;
     }
   }
@@ -75,7 +84,7 @@ export async function readAndClean(
   const clean = await cleanTripGroups(timedGroups(), options);
   time('read', reading / 1000);
   time('clean', (performance.now() - t - reading) / 1000);
-  return clean;
+  return { clean, timestampColumns };
 }
 
 /**
@@ -107,7 +116,7 @@ export interface ModelMessage {
 /** Messages from the worker, in the order they are sent. */
 export type WorkerMessage =
   | { type: 'progress'; rowsDone: number; rowsTotal: number }
-  | { type: 'cleaned'; stats: CleanStats; seconds: { read: number; clean: number } }
+  | { type: 'cleaned'; stats: CleanStats; timestampColumns: readonly [string, string] | null; seconds: { read: number; clean: number } }
   | { type: 'scored'; rmse: number; seconds: { vectorize: number; evaluate: number } }
   | { type: 'error'; message: string; stack?: string };
 
@@ -119,13 +128,13 @@ async function runJob(job: MonthJob): Promise<void> {
   const post = (message: WorkerMessage) => port.postMessage(message);
   try {
     const prepared = { read: 0, clean: 0 };
-    const clean = await readAndClean(
+    const { clean, timestampColumns } = await readAndClean(
       job.path,
       { minDuration: job.minDuration, maxDuration: job.maxDuration, pickup: false },
       (stage, s) => (prepared[stage] += s),
       (rowsDone, rowsTotal) => post({ type: 'progress', rowsDone, rowsTotal }),
     );
-    post({ type: 'cleaned', stats: clean.stats, seconds: prepared });
+    post({ type: 'cleaned', stats: clean.stats, timestampColumns, seconds: prepared });
     if (clean.length === 0) return; // the main thread reports it
 
     const [message] = (await once(port, 'message')) as [ModelMessage | { type: 'stop' }];

@@ -23,7 +23,7 @@ import { open, readFile, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { writeFileAtomic } from './atomicFile.js';
+import { writeFileAtomic } from './output.js';
 import { loadModel, type LoadedModel } from './modelFile.js';
 import { artifactPath, defaultRunsDir, findRun, isRunId, listRuns, processAlive, processStartTicks, type Run, type RunProcess, type RunsStoreOptions } from './runs.js';
 

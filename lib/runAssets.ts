@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
-import { writeFileAtomic } from './atomicFile.js';
+import { writeFileAtomic } from './output.js';
 import { plotlyJs } from './display.js';
 
 /**

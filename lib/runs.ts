@@ -61,7 +61,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
-import { writeFileAtomic } from './atomicFile.js';
+import { writeFileAtomic } from './output.js';
 import { hashFile } from './fileHash.js';
 import { codeVersion, projectRoot, type CodeVersion } from './project.js';
 

@@ -4,21 +4,28 @@
  * The course downloads `yellow_tripdata_YYYY-MM.parquet` from TLC's CloudFront
  * bucket. Here a download goes once into a cache folder (default `data/` at the
  * project root, not the current directory: notebooks run with their own folder
- * as cwd), through a temporary file renamed only when complete and of the
- * announced size and framed as parquet (`PAR1` at both ends), so a half
- * download or an HTML page is never mistaken for data. A month is cached under
- * TLC's file name at the top of the cache; a URL under `urls/`, keyed on the
- * whole URL. The base URL can be pointed elsewhere (option or `TLC_BASE_URL`),
- * which is how the tests serve files from 127.0.0.1.
+ * as cwd), through lib/output.ts's temporary file, renamed only when complete,
+ * of the announced size and checksum, and framed as parquet (`PAR1` at both
+ * ends), so a half download or an HTML page is never mistaken for data. A month
+ * is cached under TLC's file name at the top of the cache; a URL under `urls/`,
+ * keyed on the whole URL. The base URL can be pointed elsewhere (option or
+ * `TLC_BASE_URL`), which is how the tests serve files from 127.0.0.1.
+ *
+ * The library prints nothing: downloads report through `onProgress`, and the
+ * command line (lib/terminal.ts) draws the one progress bar.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { get as httpGet } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { projectRoot } from './project.js';
+
+import { OptionError, redactUrl } from './errors.js';
+import { isAlive, makeDir, stageFile } from './output.js';
 
 /** The TLC datasets this library reads: yellow taxis (`tpep_*` columns) and green (`lpep_*`). */
 export type Color = 'yellow' | 'green';
@@ -45,13 +52,33 @@ export interface FetchTripsOptions extends TripDataUrlOptions {
   color?: Color;
   /** Folder of cached downloads. Default {@link defaultCacheDir}(). */
   cacheDir?: string;
-  /** Print nothing (no progress bar, no messages). Default false. */
+  /** Accepted for compatibility and ignored: the library prints nothing; pass `onProgress` to show progress. */
   quiet?: boolean;
   /** Called as bytes arrive (total is NaN when the server does not say). */
   onProgress?: (received: number, total: number) => void;
-  /** Give up when no byte arrives for this long, in milliseconds. Default 60,000. */
+  /**
+   * Connecting, and then every this many milliseconds of the body, must bring at least 64 KiB;
+   * a server that stalls or trickles fails. Default: env `TAXI_DOWNLOAD_TIMEOUT` (seconds), else 60 s.
+   */
   idleTimeoutMs?: number;
+  /** The whole download must end within this many milliseconds. Default: env `TAXI_DOWNLOAD_DEADLINE` (seconds), else 30 minutes. */
+  deadlineMs?: number;
 }
+
+/**
+ * How long a download may go without bringing 64 KiB, by default (see {@link FetchTripsOptions.idleTimeoutMs}).
+ *
+ * @example
+ * DEFAULT_IDLE_TIMEOUT_MS / 1000; // 60 (seconds)
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+/**
+ * How long a whole download may take, by default: a 50 MB month at 30 kB/s.
+ *
+ * @example
+ * DEFAULT_DEADLINE_MS / 60_000; // 30 (minutes)
+ */
+export const DEFAULT_DEADLINE_MS = 30 * 60_000;
 
 /**
  * Checks a month string and returns it, or throws before any I/O.
@@ -128,98 +155,250 @@ export function defaultCacheDir(): string {
  * - `'http://…'` / `'https://…'`: that file, cached as
  *   `<cacheDir>/urls/<12 hex of the URL's SHA-256>-<file name>`, so two URLs
  *   with the same file name (or a URL named like a month's file) never share
- *   an entry.
+ *   an entry. `file://` URLs are local paths.
  * - a path ending in `.parquet`: returned (absolute) if it exists.
  *
  * A cached file is reused without touching the network, after a cheap check
- * that it starts and ends with the parquet magic `PAR1`. A download is written
- * to a temporary file and renamed only when complete, of the size the server
- * announced, and framed as parquet; otherwise the temporary file is deleted
- * and any earlier cached file is left as it was. On a terminal (stderr is a
- * TTY) a progress bar is drawn unless `quiet`.
+ * that it starts and ends with the parquet magic `PAR1`; one that fails it is
+ * set aside as `<file>.corrupt` (see {@link setAsideCorrupt}) and the error
+ * says so: the next call downloads it afresh. A download goes through
+ * lib/output.ts: a temporary file beside the cache entry, renamed only when
+ * complete, of the size the server announced, of the MD5 the server announced
+ * (an ETag that is a plain MD5, as S3 and CloudFront give for files uploaded
+ * whole), and framed as parquet; otherwise the temporary file is deleted and
+ * an earlier cached file is left as it was. Ctrl-C removes the temporary file;
+ * one left by kill -9 is removed by the next download into the same folder.
  *
- * @throws Error (`source: ...`) for a malformed month or source (before any
- *   I/O), an HTTP error (names the status and the URL), a network failure (says
- *   how to use a local file instead), a short download, a body that is not
- *   parquet (an HTML login page, a cut-short file: says what it starts with),
- *   a cached file that is not parquet (names it; delete it to download again),
- *   or a missing local file.
+ * Time limits: connecting, and then every `idleTimeoutMs` of the body, must
+ * bring at least 64 KiB (so a server that stalls or trickles a byte at a time
+ * fails), and the whole download must end within `deadlineMs`.
+ *
+ * The library prints nothing: `onProgress` reports the bytes; the command
+ * line draws its progress bar from it. Messages never show the credentials
+ * or the query string of a URL (signed URLs carry secrets there).
+ *
+ * @throws OptionError (`source: ...`) before any I/O for a malformed month,
+ *   source or URL, an unsupported scheme (ftp:, s3:), a base URL that is not
+ *   http(s), or bad time limits; Error (`source: ...`) for an HTTP error (names
+ *   the status and the URL), a network failure (names the fixes: the base URL,
+ *   a local path, the cache folder, generated data), a redirect to an invalid
+ *   or non-http(s) URL, a timeout, a short download or checksum mismatch, a
+ *   body that is not parquet (says what it starts with), a cached file that is
+ *   not parquet (set aside), a cache entry that is a folder, or a missing
+ *   local file.
  * @example
  * const path = await fetchTrips('2024-01');                 // downloads once, then reuses data/yellow_tripdata_2024-01.parquet
- * const green = await fetchTrips('2024-02', { color: 'green', quiet: true });
+ * const green = await fetchTrips('2024-02', { color: 'green', onProgress: (got, total) => bar(got / total) });
  * const byUrl = await fetchTrips('https://example.org/x/data.parquet'); // data/urls/<hash>-data.parquet
  * const local = await fetchTrips('test/fixtures/yellow_tripdata_2024-01.parquet');
  */
 export async function fetchTrips(source: string, options: FetchTripsOptions = {}): Promise<string> {
-  const { color = 'yellow', quiet = false } = options;
+  const { color = 'yellow' } = options;
   let url: string;
   let fileName: string;
   let isMonth = false;
+  const scheme = /^([a-z][a-z\d+.-]+):\/\//i.exec(source)?.[1]?.toLowerCase();
   if (MONTH_RE.test(source)) {
     fileName = tripDataFileName(color, source);
     url = tripDataUrl(color, source, options);
     isMonth = true;
-  } else if (/^https?:\/\//i.test(source)) {
+    checkBaseUrl(url, options);
+  } else if (scheme === 'http' || scheme === 'https') {
     url = source;
     let pathname: string;
     try {
       pathname = new URL(source).pathname;
     } catch {
-      throw new Error(`source: ${JSON.stringify(source)} is not a valid URL`);
+      throw new OptionError(`source: ${JSON.stringify(redactUrl(source))} is not a valid URL; check it, or download the file yourself and pass its local path`);
     }
     fileName = decodeURIComponent(basename(pathname));
     if (!/^[\w.-]+\.parquet$/i.test(fileName)) {
-      throw new Error(`source: the URL ${source} does not end in a .parquet file name; pass the URL of a parquet file (e.g. .../yellow_tripdata_2024-01.parquet)`);
+      throw new OptionError(`source: the URL ${redactUrl(source)} does not end in a .parquet file name; pass the URL of a parquet file (e.g. .../yellow_tripdata_2024-01.parquet)`);
     }
+  } else if (scheme === 'file') {
+    let path: string;
+    try {
+      path = fileURLToPath(source);
+    } catch (error) {
+      throw new OptionError(`source: ${JSON.stringify(source)} is not a valid file: URL (${(error as Error).message}); pass the path itself`);
+    }
+    return localFile(path);
+  } else if (scheme !== undefined) {
+    throw new OptionError(
+      `source: ${redactUrl(source)} is a ${scheme}: URL, which cannot be downloaded here (only http and https); download the file yourself and pass its local path`,
+    );
   } else if (/\.parquet$/i.test(source)) {
-    const path = resolve(source);
-    const info = await stat(path).catch(() => undefined);
-    if (!info?.isFile()) {
-      throw new Error(`source: no such file ${path}; check the path, or pass a month like 2024-01 to download it`);
-    }
-    return path;
+    return localFile(source);
   } else {
     // Reject before any I/O: '2024-13', '2024-1', '../x' and friends.
-    if (/^\d{4}-\d{1,2}$/.test(source)) parseMonth(source);
-    throw new Error(`source: ${JSON.stringify(source)} is neither a month (YYYY-MM, e.g. 2024-01), an http(s) URL, nor a path to a .parquet file`);
+    if (/^\d{4}-\d{1,2}$/.test(source)) asOptionError(() => parseMonth(source));
+    throw new OptionError(`source: ${JSON.stringify(source)} is neither a month (YYYY-MM, e.g. 2024-01), an http(s) URL, nor a path to a .parquet file`);
   }
+  const limits = downloadLimits(options);
 
   const cacheDir = resolve(options.cacheDir ?? defaultCacheDir());
   // A month keeps TLC's name at the top of the cache (the doctor script and the docs look there);
   // a URL is keyed on the whole URL, so equal file names from different places never collide.
   const target = isMonth ? join(cacheDir, fileName) : join(cacheDir, 'urls', `${createHash('sha256').update(url).digest('hex').slice(0, 12)}-${fileName}`);
+  const asked = isMonth ? source : redactUrl(url);
+  await makeCacheDir(dirname(target));
   const cached = await stat(target).catch(() => undefined);
-  if (cached?.isFile() && cached.size > 0) {
+  if (cached !== undefined && !cached.isFile()) {
+    // Found now, not after a 50 MB download that could not be renamed over it.
+    throw new Error(`source: the cache entry ${target} is ${cached.isDirectory() ? 'a folder' : 'not a regular file'}; remove it, or ${CACHE_FIX}`);
+  }
+  if (cached !== undefined && cached.size > 0) {
     const problem = await parquetFramingProblem(target);
     if (problem) {
-      throw new Error(`source: the cached file ${target} is not a parquet file (${problem}); delete it to download ${isMonth ? source : url} again`);
+      const aside = await setAsideCorrupt(target);
+      throw new Error(`source: the cached file ${target} is not a parquet file (${problem}); ${asideNote(aside, asked)}`);
     }
     return target;
   }
 
-  await mkdir(dirname(target), { recursive: true });
-  const tmp = `${target}.download-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await sweepLegacyDownloads(dirname(target));
+  const context: DownloadContext = { ...limits, onProgress: options.onProgress, isMonth, target, deadline: Date.now() + limits.deadlineMs };
+  const staged = await stageFile(target, (tmp) => download(url, tmp, context), { what: `the download of ${asked}`, fix: CACHE_FIX });
   try {
-    await download(url, tmp, fileName, { quiet, onProgress: options.onProgress, idleTimeoutMs: options.idleTimeoutMs ?? 60_000, isMonth });
-    const problem = await parquetFramingProblem(tmp);
+    const problem = await parquetFramingProblem(staged.temporary);
     if (problem) {
-      throw new Error(`source: ${url} did not return a parquet file (${problem}); check the URL${isMonth ? ' (the base comes from the baseUrl option or TLC_BASE_URL)' : ''}, or download the file yourself and pass its local path`);
+      throw new Error(`source: ${redactUrl(url)} did not return a parquet file (${problem}); check the URL${isMonth ? ' (the base comes from the baseUrl option or TLC_BASE_URL)' : ''}, or download the file yourself and pass its local path`);
     }
-    await rename(tmp, target);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
+    await staged.commit();
+  } finally {
+    await staged.discard();
   }
   return target;
 }
 
-interface DownloadOptions {
-  quiet: boolean;
-  onProgress: ((received: number, total: number) => void) | undefined;
+const CACHE_FIX = 'choose another cache folder (the cacheDir option, --cache-dir or TAXI_DATA_DIR)';
+
+/**
+ * Creates the cache folder (or a folder in it), or says why it cannot be one and how to choose another.
+ *
+ * @throws OptionError (`output: ...`) when the path or a parent is a file; Error (`output: ...`)
+ *   when the folder cannot be created (a read-only disk, a path under /proc).
+ * @example
+ * await makeCacheDir(defaultCacheDir());
+ */
+export async function makeCacheDir(dir: string): Promise<void> {
+  await makeDir(dir, { what: 'the cache folder', fix: CACHE_FIX });
+}
+
+/**
+ * Moves a cached file that turned out to be unreadable to `<file>.corrupt` (replacing an earlier
+ * one), so the next run downloads (or generates) it afresh instead of failing on it again; the
+ * bytes stay there for a look. Returns the new path, or undefined when the file could not be
+ * moved (then the caller's message says to delete it).
+ *
+ * Only for files in the cache: a user's own file is never moved.
+ *
+ * @example
+ * try { await readTrips(path); } catch (e) { const aside = await setAsideCorrupt(path); throw ...; }
+ */
+export async function setAsideCorrupt(path: string): Promise<string | undefined> {
+  const aside = `${path}.corrupt`;
+  try {
+    await rename(path, aside);
+    return aside;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The end of a message about a cached file found unreadable: where it went and what happens next.
+ *
+ * @example
+ * asideNote('data/x.parquet.corrupt', '2024-01'); // 'it was set aside as data/x.parquet.corrupt; the next run downloads 2024-01 again'
+ */
+export function asideNote(aside: string | undefined, what: string, again = 'downloads'): string {
+  return aside === undefined
+    ? `delete it so that the next run ${again} ${what} again`
+    : `it was set aside as ${aside}; the next run ${again} ${what} again`;
+}
+
+async function localFile(source: string): Promise<string> {
+  const path = resolve(source);
+  const info = await stat(path).catch(() => undefined);
+  if (!info?.isFile()) {
+    throw new Error(`source: no such file ${path}; check the path, or pass a month like 2024-01 to download it`);
+  }
+  return path;
+}
+
+function asOptionError<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw new OptionError((error as Error).message, { cause: error });
+  }
+}
+
+/** Refuses a month URL whose base is not an http(s) URL, naming where the base came from. */
+function checkBaseUrl(url: string, options: TripDataUrlOptions): void {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol === 'http:' || protocol === 'https:') return;
+  const from = options.baseUrl !== undefined ? 'the baseUrl option' : process.env.TLC_BASE_URL ? 'TLC_BASE_URL' : 'the default';
+  const base = redactUrl(url.slice(0, url.lastIndexOf('/')) || url);
+  throw new OptionError(
+    `source: the base URL ${JSON.stringify(base)} (from ${from}) is not an http(s) URL; set it to the folder of the trip files, e.g. ${DEFAULT_TLC_BASE_URL}`,
+  );
+}
+
+/** Time limits of a download, from the options, else the environment, else the defaults. */
+function downloadLimits(options: FetchTripsOptions): { idleTimeoutMs: number; deadlineMs: number } {
+  const pick = (value: number | undefined, env: string, fallback: number, option: string): number => {
+    if (value !== undefined) {
+      if (!(value > 0)) throw new OptionError(`source: ${option} must be a positive number of milliseconds, got ${value}`);
+      return value;
+    }
+    const text = process.env[env];
+    if (text === undefined || text === '') return fallback;
+    const seconds = Number(text);
+    if (!/^\s*\d*\.?\d+\s*$/.test(text) || !(seconds > 0)) {
+      throw new OptionError(`source: ${env} must be a positive number of seconds, got ${JSON.stringify(text)}`);
+    }
+    return seconds * 1000;
+  };
+  return {
+    idleTimeoutMs: pick(options.idleTimeoutMs, 'TAXI_DOWNLOAD_TIMEOUT', DEFAULT_IDLE_TIMEOUT_MS, 'idleTimeoutMs'),
+    deadlineMs: pick(options.deadlineMs, 'TAXI_DOWNLOAD_DEADLINE', DEFAULT_DEADLINE_MS, 'deadlineMs'),
+  };
+}
+
+/**
+ * Deletes downloads that an earlier version of this module left behind when killed
+ * (`<name>.download-<pid>-<random>`, as big as the file), when their process is gone.
+ */
+async function sweepLegacyDownloads(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = /\.parquet\.download-(\d+)-[a-z\d]{1,8}$/.exec(name)?.[1];
+    if (pid !== undefined && !isAlive(Number(pid))) await rm(join(dir, name), { force: true });
+  }
+}
+
+interface DownloadContext {
   idleTimeoutMs: number;
+  deadlineMs: number;
+  /** Date.now() by which the whole download, redirects included, must be done. */
+  deadline: number;
+  onProgress: ((received: number, total: number) => void) | undefined;
   /** The URL was built from a month: a 404 then means the month or colour is wrong. */
   isMonth: boolean;
+  /** The cache entry, for the network failure's hint. */
+  target: string;
 }
+
+/** The least a download must bring in every `idleTimeoutMs`: a server trickling less has stalled. */
+const MIN_PROGRESS_BYTES = 64 * 1024;
+const MAX_REDIRECTS = 5;
 
 const MAGIC = 'PAR1';
 
@@ -258,99 +437,138 @@ function describeBytes(bytes: Buffer): string {
   return `bytes ${bytes.subarray(0, 8).toString('hex').replace(/(..)(?!$)/g, '$1 ')}`;
 }
 
-function request(url: string, options: DownloadOptions, redirects = 0): Promise<IncomingMessage> {
-  const { idleTimeoutMs } = options;
+/** Resolves with a 200 response, following up to five redirects to http(s) URLs. */
+function request(url: string, context: DownloadContext, redirects = 0): Promise<IncomingMessage> {
   return new Promise((resolvePromise, reject) => {
+    const shown = redactUrl(url);
     const get = url.startsWith('https:') ? httpsGet : httpGet;
     const req = get(url, { headers: { 'user-agent': 'taxi-duration' } }, (res) => {
+      clearTimeout(deadline);
       const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location && redirects < 5) {
+      const location = res.headers.location;
+      if (status >= 300 && status < 400 && location !== undefined) {
         res.resume();
-        resolvePromise(request(new URL(res.headers.location, url).toString(), options, redirects + 1));
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          reject(new Error(`source: ${shown} redirected to ${JSON.stringify(redactUrl(location))}, which is not a valid URL; check the URL, or download the file yourself and pass its local path`));
+          return;
+        }
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+          reject(new Error(`source: ${shown} redirected to ${redactUrl(next.href)}, a ${next.protocol} URL that cannot be downloaded here (only http and https); download the file yourself and pass its local path`));
+          return;
+        }
+        if (redirects >= MAX_REDIRECTS) {
+          reject(new Error(`source: ${shown} redirected more than ${MAX_REDIRECTS} times (a redirect loop?); check the URL, or download the file yourself and pass its local path`));
+          return;
+        }
+        resolvePromise(request(next.href, context, redirects + 1));
         return;
       }
       if (status !== 200) {
         res.resume();
         const hint =
           status === 404
-            ? options.isMonth
+            ? context.isMonth
               ? '; check the month and colour (TLC publishes a month about two months after it ends)'
               : '; check the URL'
             : '; try again later, or download the file yourself and pass its local path';
-        reject(new Error(`source: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''} for ${url}${hint}`));
+        reject(new Error(`source: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''} for ${shown}${hint}`));
         return;
       }
       resolvePromise(res);
     });
-    req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no response for ${idleTimeoutMs / 1000} s`)));
-    req.on('error', (error: NodeJS.ErrnoException) => reject(networkError(url, error)));
+    const left = context.deadline - Date.now();
+    const deadline = setTimeout(() => req.destroy(deadlineError(url, 0, NaN, context)), Math.max(0, left));
+    req.setTimeout(context.idleTimeoutMs, () =>
+      req.destroy(new Error(`source: no response from ${shown} within ${seconds(context.idleTimeoutMs)}; ${TIME_HINT}`)),
+    );
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(deadline);
+      reject(error.message.startsWith('source: ') ? error : networkError(url, error, context));
+    });
   });
 }
 
-function networkError(url: string, error: NodeJS.ErrnoException): Error {
+const TIME_HINT = 'try again later, raise the limits (--download-timeout / TAXI_DOWNLOAD_TIMEOUT, --download-deadline / TAXI_DOWNLOAD_DEADLINE, in seconds), or download the file yourself and pass its local path';
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))} s`;
+}
+
+function networkError(url: string, error: NodeJS.ErrnoException, context: DownloadContext): Error {
+  const base = context.isMonth ? 'point the base URL at a reachable copy (the baseUrl option or TLC_BASE_URL), ' : '';
   return new Error(
-    `source: could not fetch ${url} (${error.code ?? error.message}); check the network, or download the file yourself and pass its local path`,
+    `source: could not fetch ${redactUrl(url)} (${error.code ?? error.message}); check the network, or ${base}` +
+      `pass a local parquet path instead, or copy the file into the cache as ${context.target}, ` +
+      `or train offline on generated data (--synthetic)`,
+    { cause: error },
   );
 }
 
-async function download(url: string, tmp: string, name: string, options: DownloadOptions): Promise<void> {
-  const res = await request(url, options);
+function deadlineError(url: string, received: number, total: number, context: DownloadContext): Error {
+  const of = Number.isNaN(total) ? '' : ` of ${total}`;
+  return new Error(`source: the download of ${redactUrl(url)} did not finish within ${seconds(context.deadlineMs)} (${received}${of} bytes arrived); nothing was cached; ${TIME_HINT}`);
+}
+
+async function download(url: string, tmp: string, context: DownloadContext): Promise<void> {
+  const res = await request(url, context);
   const header = res.headers['content-length'];
   const total = header === undefined ? NaN : Number(header);
-  const bar = !options.quiet && process.stderr.isTTY ? progressBar(name, total) : undefined;
-  if (!options.quiet && !bar) process.stderr.write(`source: downloading ${url}\n`);
+  // S3 and CloudFront give a file uploaded in one part an ETag that is its MD5 (multipart ones end in -N).
+  const etag = /^"([\da-f]{32})"$/i.exec(res.headers.etag ?? '')?.[1]?.toLowerCase();
+  const md5 = etag !== undefined && res.headers['content-encoding'] === undefined ? createHash('md5') : undefined;
   let received = 0;
   await new Promise<void>((resolvePromise, reject) => {
-    const out = createWriteStream(tmp);
+    const out = createWriteStream(tmp, { flags: 'wx' });
     let failed = false;
     const fail = (error: Error): void => {
       if (failed) return;
       failed = true;
+      clearTimeout(deadline);
+      clearTimeout(stall);
       res.destroy();
       out.destroy();
       reject(error);
     };
-    res.setTimeout(options.idleTimeoutMs, () => fail(new Error(`source: the download of ${url} stalled for ${options.idleTimeoutMs / 1000} s after ${received} bytes; try again`)));
+    const deadline = setTimeout(() => fail(deadlineError(url, received, total, context)), Math.max(0, context.deadline - Date.now()));
+    // Stalled unless MIN_PROGRESS_BYTES arrive within every idleTimeoutMs.
+    let mark = 0;
+    const onStall = (): void => fail(new Error(
+      `source: the download of ${redactUrl(url)} stalled: less than ${MIN_PROGRESS_BYTES / 1024} KiB in ${seconds(context.idleTimeoutMs)} (${received} bytes so far); nothing was cached; ${TIME_HINT}`,
+    ));
+    let stall = setTimeout(onStall, context.idleTimeoutMs);
     res.on('data', (chunk: Buffer) => {
       received += chunk.length;
-      options.onProgress?.(received, total);
-      bar?.(received);
+      md5?.update(chunk);
+      if (received - mark >= MIN_PROGRESS_BYTES) {
+        mark = received;
+        clearTimeout(stall);
+        stall = setTimeout(onStall, context.idleTimeoutMs);
+      }
+      context.onProgress?.(received, total);
     });
     res.on('error', (error: NodeJS.ErrnoException) => fail(shortDownload(url, received, total, error.code ?? error.message)));
     res.on('aborted', () => fail(shortDownload(url, received, total, 'connection closed')));
-    out.on('error', (error) => fail(new Error(`source: cannot write ${tmp} (${error.message}); check the cache folder (cacheDir or TAXI_DATA_DIR)`)));
+    // A write error (a full disk) keeps its code: lib/output.ts names the file and the cause.
+    out.on('error', (error) => fail(error));
     out.on('finish', () => {
       if (failed) return;
-      if (!Number.isNaN(total) && received !== total) fail(shortDownload(url, received, total, 'size mismatch'));
-      else resolvePromise();
+      clearTimeout(deadline);
+      clearTimeout(stall);
+      if (!Number.isNaN(total) && received !== total) return fail(shortDownload(url, received, total, 'size mismatch'));
+      const got = md5?.digest('hex');
+      if (got !== undefined && got !== etag) {
+        return fail(new Error(`source: the download of ${redactUrl(url)} is corrupt: its MD5 ${got} differs from the server's ETag ${etag}; nothing was cached, try again`));
+      }
+      resolvePromise();
     });
     res.pipe(out);
   });
-  bar?.(received, true);
 }
 
 function shortDownload(url: string, received: number, total: number, why: string): Error {
   const of = Number.isNaN(total) ? '' : ` of ${total}`;
-  return new Error(`source: the download of ${url} ended after ${received}${of} bytes (${why}); nothing was cached, try again`);
-}
-
-/** A one-line progress bar on stderr, redrawn at most ten times a second. */
-function progressBar(name: string, total: number): (received: number, done?: boolean) => void {
-  let last = 0;
-  return (received, done = false) => {
-    const now = Date.now();
-    if (!done && now - last < 100) return;
-    last = now;
-    const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
-    let line: string;
-    if (Number.isNaN(total) || total <= 0) {
-      line = `${name}  ${mb(received)} MB`;
-    } else {
-      const fraction = Math.min(1, received / total);
-      const width = 30;
-      const filled = Math.round(fraction * width);
-      line = `${name}  [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%  ${mb(received)}/${mb(total)} MB`;
-    }
-    process.stderr.write(`\r${line}${done ? '\n' : ''}`);
-  };
+  return new Error(`source: the download of ${redactUrl(url)} ended after ${received}${of} bytes (${why}); nothing was cached, try again`);
 }

@@ -25,12 +25,12 @@
  * against each.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 // hyparquet-writer pins its own hyparquet; take the schema type from it so the two agree.
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer';
+import { writeFileAtomic } from './output.js';
 import { zstdWasm } from './zstd.js';
 
 type Compressors = ConstructorParameters<typeof ParquetWriter>[0]['compressors'];
@@ -141,13 +141,23 @@ const DEFAULT_QUIRKS: SyntheticQuirks = {
  */
 export const SYNTHETIC_GENERATOR_VERSION = 2;
 
+/**
+ * The most rows one generated month may have: three times a real month (about 3 million rows,
+ * 50 MB, a few seconds to write). More would take minutes and gigabytes for nothing.
+ *
+ * @example
+ * await writeSyntheticTrips(path, { month: '2024-01', rows: MAX_SYNTHETIC_ROWS + 1 }); // throws
+ */
+export const MAX_SYNTHETIC_ROWS = 10_000_000;
+
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 /**
  * Writes a TLC-shaped parquet file of synthetic taxi trips, deterministically from a seed.
  *
- * The file is written to a temporary name beside `path` and renamed when
- * complete, so an interrupted run never leaves a half file under `path`.
+ * The file is written through lib/output.ts (a temporary name beside `path`,
+ * flushed, renamed when complete), so an interrupted run never leaves a half
+ * file under `path`.
  * Memory stays bounded by one row group (generation goes row group by row group);
  * three million rows take under 20 seconds on a 2-core machine.
  *
@@ -156,7 +166,8 @@ const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
  * isAdjustedToUTC=false), whole seconds, as TLC's.
  *
  * @throws Error (`synthetic: ...`) for a malformed month, a negative or
- *   non-integer row count, or a non-positive row-group size.
+ *   non-integer row count or one above {@link MAX_SYNTHETIC_ROWS}, or a
+ *   non-positive row-group size; `output: ...` when the file cannot be written.
  * @example
  * await writeSyntheticTrips('data/yellow_tripdata_2024-01.parquet', { month: '2024-01', rows: 3_000_000, seed: 1 });
  */
@@ -178,6 +189,9 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
   if (!Number.isSafeInteger(rows) || rows < 0) {
     throw new Error(`synthetic: rows must be a non-negative integer, got ${rows}`);
   }
+  if (rows > MAX_SYNTHETIC_ROWS) {
+    throw new Error(`synthetic: rows must be at most ${MAX_SYNTHETIC_ROWS.toLocaleString('en-US')} (a real month has about 3,000,000), got ${rows.toLocaleString('en-US')}`);
+  }
   if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize <= 0) {
     throw new Error(`synthetic: rowGroupSize must be a positive integer, got ${rowGroupSize}`);
   }
@@ -187,8 +201,7 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
 
   const compressors = await compressorsFor(compression);
   const schema = schemaFor(color, locationIdType, timestampUnit, lowercaseAirportFee);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
+  await writeFileAtomic(path, async (tmp) => {
     const writer = new ParquetWriter({
       writer: fileWriter(tmp),
       schema,
@@ -203,13 +216,11 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
       const n = Math.min(rowGroupSize, rows - start);
       const columnData = generator.rowGroup(n, schema);
       writer.write({ columnData, rowGroupSize: n });
+      // Writing is synchronous: yield between row groups so Ctrl-C is handled (and the temporary removed) now.
+      await new Promise((resolveTurn) => setImmediate(resolveTurn));
     }
     await writer.finish();
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
+  }, { what: 'the generated month' });
 }
 
 /** The drift that applies to `month` (factors filled in), or null; checks the drift's fields. */
@@ -272,7 +283,6 @@ export async function syntheticMonth(
   const color = write.color ?? 'yellow';
   const path = syntheticMonthPath(cacheDir, color, write.month, write.rows, variant);
   if (existsSync(path)) return { path, generated: false };
-  await mkdir(dirname(path), { recursive: true });
   await writeSyntheticTrips(path, { seed: Number(write.month.replace('-', '')), ...write, color });
   return { path, generated: true };
 }

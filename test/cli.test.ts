@@ -144,10 +144,10 @@ describe('taxi-duration: command line', () => {
 
   it.each([['-qv'], ['-vq'], ['-q', '-v']])('adds the stack with %j (combined short flags), and prints nothing else', async (...flags) => {
     const run = await cli([...flags, '--train', '2024-13', '--out', join(dir, 'm-qv')]);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     const [first, ...rest] = run.stderr.trimEnd().split('\n');
-    expect(first).toMatch(/^Error: source: month "2024-13" is not a month/);
+    expect(first).toMatch(/^OptionError: source: month "2024-13" is not a month/);
     expect(rest.length).toBeGreaterThan(0);
     for (const line of rest) expect(line).toMatch(/^\s+at |^Caused by: /);
   });
@@ -186,7 +186,7 @@ describe('taxi-duration: bad input fails cleanly', () => {
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((done) => closed.close(() => done()));
     const run = await cli(['--out', join(dir, 'm-offline')], { env: { TLC_BASE_URL: `http://127.0.0.1:${port}` } });
-    expectOneLineError(run, /^source: could not fetch .*ECONNREFUSED.*; or train offline on generated data: taxi-duration --synthetic$/);
+    expectOneLineError(run, /^source: could not fetch .*ECONNREFUSED.*TLC_BASE_URL.*local parquet path.*cache as .*yellow_tripdata_2024-01\.parquet.*train offline on generated data \(--synthetic\)$/);
     expect(run.code).toBe(1);
   });
 
@@ -198,6 +198,7 @@ describe('taxi-duration: bad input fails cleanly', () => {
   it('rejects min ≥ max duration', async () => {
     const run = await cli(['--min-duration', '60', '--max-duration', '1', '--out', join(dir, 'm-minmax')]);
     expectOneLineError(run, /^pipeline: minDuration \(60\) must be below maxDuration \(1\)$/);
+    expect(run.code).toBe(2);
   });
 
   it('fails on an output folder that cannot be written, before reading any data', async () => {
@@ -205,7 +206,8 @@ describe('taxi-duration: bad input fails cleanly', () => {
     await writeFile(file, 'x');
     const run = await cli(['--out', join(file, 'models'), '--train', '2031-01']);
     // 2031-01 is not served: the error must be about the folder, found before any download.
-    expectOneLineError(run, /^pipeline: output folder .*a-file\/models is not writable \(E\w+\); choose another --out$/);
+    expectOneLineError(run, /^output: the output folder .*a-file\/models cannot be a folder \(.*a-file is a regular file\); choose another --out \(outDir\)$/);
+    expect(run.code).toBe(2);
     expect(requests.some((r) => r.includes('2031-01'))).toBe(false);
   });
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  OptionError,
   cleanTrips,
   loadModel,
   readTrips,
@@ -116,10 +117,14 @@ describe('train: options and failures', () => {
     [{ minDuration: -1 }, /^pipeline: minDuration must be a number of minutes ≥ 0, got -1$/],
     [{ maxDuration: Number.NaN }, /^pipeline: maxDuration must be a number/],
     [{ synthetic: true, train: 'some/file.parquet' }, /^pipeline: with synthetic data, train must be a month YYYY-MM/],
-    [{ synthetic: true, syntheticRows: 0 }, /^pipeline: syntheticRows must be a positive integer, got 0$/],
+    [{ synthetic: true, syntheticRows: 0 }, /^pipeline: syntheticRows must be a whole number from 1 to 10,000,000 \(a real month has about 3,000,000\), got 0$/],
+    [{ synthetic: true, syntheticRows: 1e12 }, /^pipeline: syntheticRows must be a whole number from 1 to 10,000,000 .*got 1000000000000$/],
+    [{ train: '2024-13' }, /^source: month "2024-13" is not a month/],
     [{ color: 'blue' as 'yellow' }, /^pipeline: color must be 'yellow' or 'green', got 'blue'$/],
-  ])('rejects %j', async (options, pattern) => {
-    await expect(train({ outDir: join(dir, 'never'), ...options })).rejects.toThrow(pattern);
+  ])('rejects %j before any work, as an OptionError', async (options, pattern) => {
+    const error = await train({ outDir: join(dir, 'never'), ...options }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OptionError);
+    expect((error as Error).message).toMatch(pattern);
     expect(existsSync(join(dir, 'never'))).toBe(false);
   });
 
@@ -129,14 +134,14 @@ describe('train: options and failures', () => {
     const cache = join(dir, 'untouched-cache');
     await expect(
       train({ synthetic: true, syntheticRows: 1000, cacheDir: cache, outDir: join(file, 'sub') }),
-    ).rejects.toThrow(/^pipeline: output folder .*plain-file\/sub is not writable \(ENOTDIR\); choose another --out$/);
+    ).rejects.toThrow(/^output: the output folder .*plain-file\/sub cannot be a folder \(.*plain-file is a regular file\); choose another --out \(outDir\)$/);
     expect(existsSync(cache)).toBe(false);
     await expect(
       train({ synthetic: true, syntheticRows: 1000, cacheDir: cache, outDir: join(dir, 'ok'), metricsJson: join(file, 'm.json') }),
-    ).rejects.toThrow(/choose another --metrics-json$/);
+    ).rejects.toThrow(/choose another --metrics-json \(metricsJson\)$/);
     await expect(
       train({ synthetic: true, syntheticRows: 1000, cacheDir: cache, outDir: join(dir, 'ok'), metricsJson: dir }),
-    ).rejects.toThrow(/^pipeline: metrics file .* is a folder; give --metrics-json a file path$/);
+    ).rejects.toThrow(/^output: the metrics .* is a folder, not a regular file; refusing to replace it\. Choose another --metrics-json \(metricsJson\)$/);
     expect(existsSync(cache)).toBe(false);
   });
 

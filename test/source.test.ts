@@ -175,28 +175,39 @@ describe('fetchTrips', () => {
   });
 
   it.each([
-    ['an HTML page', () => Buffer.from(html), /is not a parquet file \(starts with '<!DOCTYPE html>'\); delete it to download 2024-01 again/],
-    ['a file cut short', () => parquet.subarray(0, 1000), /is not a parquet file \(starts with PAR1 but does not end with it after 1000 bytes: cut short\); delete it to download 2024-01 again/],
+    ['an HTML page', () => Buffer.from(html), /is not a parquet file \(starts with '<!DOCTYPE html>'\)/],
+    ['a file cut short', () => parquet.subarray(0, 1000), /is not a parquet file \(starts with PAR1 but does not end with it after 1000 bytes: cut short\)/],
     ['a bad footer length', () => Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(8), Buffer.from([0xff, 0xff, 0, 0]), Buffer.from('PAR1')]), /is not a parquet file \(its footer length 65535 does not fit in its 20 bytes\)/],
-  ])('names a cached file that is not parquet (%s) without the network or deleting it', async (_, bytes, message) => {
+  ])('names a cached file that is not parquet (%s), sets it aside without the network, and downloads afresh next time', async (_, bytes, message) => {
     const cacheDir = await freshCache();
     const path = join(cacheDir, 'yellow_tripdata_2024-01.parquet');
     const content = bytes();
     await writeFile(path, content);
     const before = requests.length;
-    await expect(fetchTrips('2024-01', { baseUrl: base, cacheDir, quiet: true })).rejects.toThrow(
-      new RegExp(`^source: the cached file ${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} ${message.source}`),
+    const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    await expect(fetchTrips('2024-01', { baseUrl: base, cacheDir })).rejects.toThrow(
+      new RegExp(`^source: the cached file ${escaped(path)} ${message.source}; it was set aside as ${escaped(path)}\\.corrupt; the next run downloads 2024-01 again$`),
     );
     expect(requests.length).toBe(before);
-    expect(Buffer.compare(await readFile(path), content)).toBe(0);
+    expect(Buffer.compare(await readFile(`${path}.corrupt`), content)).toBe(0);
+    expect(existsSync(path)).toBe(false);
+    // The next call downloads a good copy.
+    expect(await fetchTrips('2024-01', { baseUrl: base, cacheDir })).toBe(path);
+    expect(Buffer.compare(await readFile(path), parquet)).toBe(0);
   });
 
-  it('reports the download on stderr unless quiet', async () => {
-    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  it('prints nothing, quiet or not (quiet is still accepted): progress goes to onProgress', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const log = vi.spyOn(console, 'log');
+    const progress: number[] = [];
     await fetchTrips('2024-01', { baseUrl: base, cacheDir: await freshCache(), quiet: true });
-    expect(write).not.toHaveBeenCalled();
+    await fetchTrips('2024-01', { baseUrl: base, cacheDir: await freshCache(), quiet: false, onProgress: (got) => progress.push(got) });
     await fetchTrips('2024-01', { baseUrl: base, cacheDir: await freshCache() });
-    expect(String(write.mock.calls[0]?.[0])).toMatch(/source: downloading http:\/\/127\.0\.0\.1:\d+\/trip-data\/yellow_tripdata_2024-01\.parquet/);
+    expect(stderr).not.toHaveBeenCalled();
+    expect(stdout).not.toHaveBeenCalled();
+    expect(log).not.toHaveBeenCalled();
+    expect(progress.at(-1)).toBe(parquet.length);
   });
 
   it.each([
@@ -243,7 +254,12 @@ describe('fetchTrips', () => {
     await new Promise((resolve) => closed.close(resolve));
     const cacheDir = await freshCache();
     await expect(fetchTrips('2024-01', { baseUrl: `http://127.0.0.1:${port}`, cacheDir, quiet: true })).rejects.toThrow(
-      /^source: could not fetch http:\/\/127\.0\.0\.1:\d+\/yellow_tripdata_2024-01\.parquet \(ECONNREFUSED\); check the network, or download the file yourself and pass its local path$/,
+      new RegExp(
+        '^source: could not fetch http://127\\.0\\.0\\.1:\\d+/yellow_tripdata_2024-01\\.parquet \\(ECONNREFUSED\\); check the network, ' +
+          'or point the base URL at a reachable copy \\(the baseUrl option or TLC_BASE_URL\\), pass a local parquet path instead, ' +
+          `or copy the file into the cache as ${join(cacheDir, 'yellow_tripdata_2024-01.parquet').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, ` +
+          'or train offline on generated data \\(--synthetic\\)$',
+      ),
     );
     expect(await readdir(cacheDir)).toEqual([]);
   });
