@@ -5,6 +5,7 @@
  * This file only re-exports; each course step lives in its own module.
  */
 export * from './columns.js';
+export * from './datasets.js';
 export * from './source.js';
 export * from './read.js';
 export * from './clean.js';

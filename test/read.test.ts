@@ -205,12 +205,12 @@ describe('readTrips errors name the file, the problem and the fix', () => {
       const p = join(dir, 'no-pu.parquet');
       parquetWriteFile({ filename: p, columnData: fiveColumns({}, ['PULocationID']) });
       return p;
-    }, /read: .*no-pu\.parquet: missing column PULocationID \(pickup zone\); it has: tpep_pickup_datetime, tpep_dropoff_datetime, DOLocationID, trip_distance/],
+    }, /read: .*no-pu\.parquet: missing column PULocationID \(pickup zone\) of a yellow taxi file; it has: tpep_pickup_datetime, tpep_dropoff_datetime, DOLocationID, trip_distance$/],
     ['a file without timestamps', async () => {
       const p = join(dir, 'fhv.parquet');
       parquetWriteFile({ filename: p, columnData: fiveColumns({}, ['tpep_pickup_datetime', 'tpep_dropoff_datetime']) });
       return p;
-    }, /missing column tpep_pickup_datetime or lpep_pickup_datetime \(pickup time\).*FHV/],
+    }, /missing the pickup time: none of tpep_pickup_datetime \(yellow taxis\), lpep_pickup_datetime \(green taxis\) or pickup_datetime \(FHV, high-volume FHV\); it has: PULocationID, DOLocationID, trip_distance\. Is this a TLC trip file\?$/],
     ['string location IDs', async () => {
       const p = join(dir, 'string-ids.parquet');
       parquetWriteFile({ filename: p, columnData: fiveColumns({ PULocationID: { data: ['132'], type: 'STRING' } }) });
