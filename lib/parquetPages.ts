@@ -24,6 +24,12 @@
 /** The fast path cannot decode this chunk (a type, encoding or feature it does not know). */
 export class UnsupportedChunkError extends Error {}
 
+/**
+ * A page claims more than its column chunk can hold (values, bytes): refused before anything
+ * of that size is allocated, and never handed to another decoder that might allocate it.
+ */
+export class ImpossiblePageError extends Error {}
+
 /** A zone ID that is not an integer in the int32 range (never truncated to fit). */
 export class ZoneIdError extends Error {
   constructor(
@@ -92,7 +98,8 @@ function encodingName(encoding: number): string {
  * the output; pages with nulls go through a scratch array of their present values.
  *
  * @throws UnsupportedChunkError for what the fast path does not know; ZoneIdError for a zone
- *   ID outside the int32 range or not an integer; Error for corrupt data (a page past the
+ *   ID outside the int32 range or not an integer; ImpossiblePageError for a page claiming more
+ *   values or bytes than the chunk can hold (checked before allocating); Error for corrupt data (a page past the
  *   chunk's end, a page holding more values than rows remain, a dictionary index out of
  *   range, too few values).
  */
@@ -119,7 +126,7 @@ export function decodeColumnChunk(bytes: Uint8Array, rows: number, spec: ChunkSp
     if (header.type === DICTIONARY_PAGE) {
       const count = header.numValues;
       // A dictionary holds values that occur in the chunk: never more than its rows.
-      if (count < 0 || count > rows) throw new Error(`a dictionary page claims ${count} values for ${rows} rows`);
+      if (count < 0 || count > rows) throw new ImpossiblePageError(`a dictionary page claims ${count} values for ${rows} rows`);
       checkPageSize(header.uncompressedSize, count);
       if (header.encoding !== PLAIN && header.encoding !== PLAIN_DICTIONARY) throw new UnsupportedChunkError(`dictionary page encoded ${encodingName(header.encoding)}`);
       const page = inflate(raw, header.uncompressedSize, spec.codec, decompress);
@@ -129,7 +136,7 @@ export function decodeColumnChunk(bytes: Uint8Array, rows: number, spec: ChunkSp
     if (header.type !== DATA_PAGE && header.type !== DATA_PAGE_V2) continue; // index pages: nothing to decode
 
     const numValues = header.numValues;
-    if (numValues < 0 || numValues > end - row) throw new Error(`a page holds ${numValues} values but only ${end - row} rows remain in the column chunk`);
+    if (numValues < 0 || numValues > end - row) throw new ImpossiblePageError(`a page holds ${numValues} values but only ${end - row} rows remain in the column chunk`);
     checkPageSize(header.uncompressedSize, numValues);
     let page: Uint8Array;
     let at: number;
@@ -187,7 +194,7 @@ export function decodeColumnChunk(bytes: Uint8Array, rows: number, spec: ChunkSp
 function checkPageSize(uncompressedSize: number, values: number): void {
   // At most 8 bytes a value (12 for INT96) plus levels (under 2 bits a value) and headers.
   if (uncompressedSize < 0 || uncompressedSize > values * 16 + 4096) {
-    throw new Error(`a page header claims ${uncompressedSize} bytes for ${values} values`);
+    throw new ImpossiblePageError(`a page header claims ${uncompressedSize} bytes for ${values} values`);
   }
 }
 

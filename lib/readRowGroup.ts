@@ -11,7 +11,7 @@
 import { basename } from 'node:path';
 import type { FileMetaData } from 'hyparquet';
 import { readAt, readFooter, type OpenFile } from './parquetFile.js';
-import { decodeColumnChunk, UnsupportedChunkError, ZoneIdError, type ChunkSpec, type PageDecompressor } from './parquetPages.js';
+import { decodeColumnChunk, ImpossiblePageError, UnsupportedChunkError, ZoneIdError, type ChunkSpec, type PageDecompressor } from './parquetPages.js';
 import { decodeChunkWithHyparquet, UnsupportedByHyparquetError } from './readFallback.js';
 import { zstdPageDecompressor } from './zstd.js';
 
@@ -155,6 +155,8 @@ export async function decodeChunk(context: RowGroupContext, planIndex: number, j
       return;
     } catch (error) {
       if (error instanceof ZoneIdError) throw zoneError(file, plan, job, error);
+      // A claim no chunk can hold: another decoder would allocate what it claims.
+      if (error instanceof ImpossiblePageError) throw corruptError(file, plan, job, error.message);
       fastError = error;
       // Start the fallback from a clean slate: the fast path may have marked some nulls.
       for (let r = offset; r < offset + job.rows; r++) buffers.missing[r]! &= ~bit;
@@ -174,8 +176,12 @@ export async function decodeChunk(context: RowGroupContext, planIndex: number, j
       );
     }
     const detail = fastError instanceof Error && !(fastError instanceof UnsupportedChunkError) ? fastError.message : (error as Error).message;
-    throw new Error(`read: ${file.path}: cannot decode column ${plan.name} in row group ${job.index} (${detail}); the file may be corrupt or truncated: delete it and fetch it again`);
+    throw corruptError(file, plan, job, detail);
   }
+}
+
+function corruptError(file: OpenFile, plan: ColumnPlan, job: RowGroupJob, detail: string): Error {
+  return new Error(`read: ${file.path}: cannot decode column ${plan.name} in row group ${job.index} (${detail}); the file may be corrupt or truncated: delete it and fetch it again`);
 }
 
 function zoneError(file: OpenFile, plan: ColumnPlan, job: RowGroupJob, error: ZoneIdError): Error {
