@@ -23,7 +23,7 @@ import { parquetSchema } from 'hyparquet/src/metadata.js';
 import { tripLayoutOf, DATASET_TITLES, type Dataset, type TripColumnNames } from './datasets.js';
 import { openParquet, readFooter } from './parquetFile.js';
 import type { ValueKind } from './parquetPages.js';
-import { decodeOnWorker, threadCount, workersAvailable } from './readPool.js';
+import { cancelQueued, decodeOnWorker, threadCount, workersAvailable } from './readPool.js';
 import {
   MISSING,
   allocateBuffers,
@@ -201,8 +201,8 @@ export interface TripGroup extends Trips {
  * instead of 100 MB: copy out what you keep before asking for the next group.
  * Concatenating the groups gives exactly what readTrips returns.
  *
- * With `threads` > 1 the next groups are decoded on worker threads while the caller works on
- * the current one (`threads` groups ahead, one buffer set each).
+ * With `threads` > 1 the next group is decoded on worker threads (its chunks spread over
+ * them) while the caller works on the current one: two groups' buffers in all.
  *
  * @throws Error (`read: <file>: ...`) as {@link readTrips}, from the first `next()`
  *   for a bad file and from the group where a corrupt page is found.
@@ -219,23 +219,26 @@ export async function* readTripGroups(path: string, options: ReadTripsOptions = 
     const threads = reader.threads;
     const largest = jobs.reduce((n, job) => Math.max(n, job.rows), 0);
     options.onProgress?.(0, limit);
-    // One buffer set per group in flight: the one the caller holds plus `threads` decoding ahead.
-    const ring = Array.from({ length: threads > 1 ? Math.min(threads + 1, jobs.length) : Math.min(1, jobs.length) }, () => reader.allocate(largest, threads > 1));
+    // With workers: two buffer sets, the group the caller holds and the next one, decoding on
+    // all the threads at once (its five chunks are five tasks), so one group ahead keeps the
+    // workers busy and memory at two groups whatever `threads` is.
+    const parallel = threads > 1;
+    const ring = Array.from({ length: Math.min(parallel ? 2 : 1, jobs.length) }, () => reader.allocate(largest, parallel));
     const pending: Promise<void>[] = [];
     const start = (g: number): void => {
       const job = jobs[g];
-      if (!job || threads <= 1) return;
+      if (!job || !parallel) return;
       const buffers = ring[g % ring.length]!;
       buffers.missing.fill(0, 0, job.rows);
       const p = reader.decodeOnWorkers(job, buffers, 0, threads);
       p.catch(() => {}); // awaited when its turn comes
       pending[g] = p;
     };
-    for (let g = 0; g < Math.min(threads, jobs.length) && threads > 1; g++) start(g);
+    start(0);
     const base = reader.describe();
     for (const [g, job] of jobs.entries()) {
       const buffers = ring[g % ring.length]!;
-      if (threads > 1) {
+      if (parallel) {
         await pending[g];
         delete pending[g];
       } else {
@@ -245,8 +248,8 @@ export async function* readTripGroups(path: string, options: ReadTripsOptions = 
       const n = Math.min(job.rows, limit - job.rowStart);
       const missing = buffers.missing.subarray(0, n);
       options.onProgress?.(job.rowStart + n, limit);
-      // The group after the ones in flight reuses the buffers of the group before this one.
-      start(g + threads);
+      // The next group reuses the buffers of the group before this one, which the caller has let go.
+      start(g + 1);
       yield {
         ...base,
         length: n,
@@ -433,10 +436,11 @@ class TripFileReader {
   async decodeOnWorkers(job: RowGroupJob, buffers: TripBuffers, offset: number, threads: number): Promise<void> {
     fillAbsent(this.context.absent, job.rows, buffers, offset);
     const { plans, decoder, file } = this.context;
-    await Promise.all(plans.map((_, planIndex) => decodeOnWorker({ path: file.path, plans, planIndex, job, buffers, offset, decoder }, threads)));
+    await Promise.all(plans.map((_, planIndex) => decodeOnWorker({ path: file.path, plans, planIndex, job, buffers, offset, decoder }, threads, this)));
   }
 
   async close(): Promise<void> {
+    cancelQueued(this);
     await this.context.file.handle.close();
   }
 }

@@ -64,6 +64,7 @@ interface Slot {
 
 interface Queued {
   readonly task: Omit<ChunkTask, 'id'>;
+  readonly owner: object;
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
 }
@@ -75,16 +76,30 @@ let nextId = 1;
 
 /**
  * Decodes one chunk on a worker thread, starting up to `threads` workers in all (the pool only
- * grows); resolves when the values are in the task's buffers.
+ * grows); resolves when the values are in the task's buffers. `owner` marks the read the task
+ * belongs to, for {@link cancelQueued}.
  *
  * @throws Error with the worker's `read:` message, or `read: a decode worker stopped …`.
  */
-export function decodeOnWorker(task: Omit<ChunkTask, 'id'>, threads: number): Promise<void> {
+export function decodeOnWorker(task: Omit<ChunkTask, 'id'>, threads: number, owner: object): Promise<void> {
   size = Math.max(size, threads);
   return new Promise<void>((resolve, reject) => {
-    queue.push({ task, resolve, reject });
+    queue.push({ task, owner, resolve, reject });
     dispatch();
   });
+}
+
+/**
+ * Drops the queued (not yet started) tasks of a read that ended early (an error, or a caller
+ * that stopped iterating); their promises reject. Tasks already on a worker finish harmlessly
+ * into buffers nobody reads.
+ */
+export function cancelQueued(owner: object): void {
+  for (let i = queue.length - 1; i >= 0; i--) {
+    if (queue[i]!.owner !== owner) continue;
+    const [dropped] = queue.splice(i, 1);
+    dropped!.reject(new Error('read: cancelled'));
+  }
 }
 
 function dispatch(): void {
@@ -101,7 +116,10 @@ function dispatch(): void {
 }
 
 function spawn(): Slot {
-  const worker = new Worker(WORKER_URL, { workerData: { kind: TASK_KIND } });
+  // Not the parent's execArgv: options such as --input-type=module (a script run with -e) stop
+  // a worker file from loading at all.
+  const execArgv = process.execArgv.filter((arg) => !arg.startsWith('--input-type') && arg !== '-e' && arg !== '--eval');
+  const worker = new Worker(WORKER_URL, { workerData: { kind: TASK_KIND }, execArgv });
   const slot: Slot = { worker };
   worker.unref();
   worker.on('message', (result: ChunkResult) => {

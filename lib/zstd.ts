@@ -34,13 +34,17 @@ interface EmscriptenModule {
   _ZSTD_isError(code: number): number;
 }
 
-let emscripten: EmscriptenModule | undefined;
-
 const ONCE = Symbol.for('taxi-duration:zstd-wasm');
-const holder = globalThis as typeof globalThis & { [ONCE]?: Promise<Zstd> };
+// The package and its emscripten module, shared by every copy of this file in the process: a copy
+// loaded after another initialised the wasm must still find the module (not a variable of its own).
+const holder = globalThis as typeof globalThis & { [ONCE]?: Promise<{ zstd: Zstd; module: EmscriptenModule }> };
 
 /** The initialised wasm zstd (compress / decompress), loaded on first use, once per process. */
-export function zstdWasm(): Promise<Zstd> {
+export async function zstdWasm(): Promise<Zstd> {
+  return (await wasmOnce()).zstd;
+}
+
+function wasmOnce(): Promise<{ zstd: Zstd; module: EmscriptenModule }> {
   holder[ONCE] ??= (async () => {
     const zstd = await import('@bokuweb/zstd-wasm');
     // The same CommonJS instance as the package's own `require('./module')` (by file path: the
@@ -52,14 +56,13 @@ export function zstdWasm(): Promise<Zstd> {
     };
     if (Module.calledRun) await waitInitialized();
     else await zstd.init();
-    emscripten = Module;
-    return zstd;
+    return { zstd, module: Module };
   })();
   return holder[ONCE];
 }
 
 /** Node's own zstd (`zlib.zstdDecompressSync`), or undefined on a Node without it (20, 22.0–22.14). */
-type NativeZstd = (input: Uint8Array, options: { maxOutputLength: number }) => Uint8Array;
+type NativeZstd = (input: Uint8Array, options: { maxOutputLength: number; chunkSize: number }) => Uint8Array;
 const nativeZstd = (zlib as unknown as { zstdDecompressSync?: NativeZstd }).zstdDecompressSync;
 
 /** Which ZSTD decompressor {@link zstdPageDecompressor} gives. */
@@ -93,7 +96,8 @@ export async function zstdPageDecompressor(): Promise<(input: Uint8Array, output
     return (input, outputLength) => {
       let output: Uint8Array;
       try {
-        output = native(input, { maxOutputLength: Math.max(1, outputLength) });
+        // One output chunk of the page's size: zlib's default 16 KB chunks are concatenated (copied) at the end.
+        output = native(input, { maxOutputLength: Math.max(1, outputLength), chunkSize: Math.max(64, outputLength) });
       } catch (error) {
         throw new Error(`zstd: invalid zstd data (${(error as Error).message})`);
       }
@@ -117,8 +121,7 @@ export async function zstdPageDecompressor(): Promise<(input: Uint8Array, output
  *   does not decompress to `outputLength` bytes.
  */
 async function wasmPageDecompressor(): Promise<(input: Uint8Array, outputLength: number) => Uint8Array> {
-  await zstdWasm();
-  const Module = emscripten!;
+  const Module = (await wasmOnce()).module;
   let src = 0;
   let srcCapacity = 0;
   let dst = 0;
