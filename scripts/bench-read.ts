@@ -1,7 +1,7 @@
 /**
  * Benchmark of read + clean on full-size months written as TLC writes them, against pyarrow.
  *
- *   npm run bench:read [-- --repeats 3] [-- --lib /path/to/another/lib/dist] [-- --node /path/to/another/node]
+ *   npm run bench:read [-- --repeats 3] [-- --rows 200000] [-- --lib /path/to/another/lib/dist] [-- --node /path/to/another/node]
  *
  * The months: the project's two generated full-size months (scripts/bench-months.ts, 2,964,624
  * and 3,007,526 rows), rewritten by pyarrow as TLC writes its files (scripts/python/
@@ -12,7 +12,7 @@
  * pyarrow): the time of its first read + clean ("fresh", after the imports, which are shown
  * apart) and the best of two more in the same process ("warm"), its CPU seconds, and its peak
  * RSS. Configurations are interleaved, `--repeats` times (default 3), and the table shows the
- * minimum and the median of each. `--lib DIR` adds the same runs of another build of the
+ * minimum and the median of each. `--rows N` uses smaller generated months (a quick run). `--lib DIR` adds the same runs of another build of the
  * library (e.g. main's lib/dist) for a before/after ratio; `--node PATH` adds ours run by
  * another Node (e.g. 22.15+, whose built-in zstd replaces the wasm one).
  *
@@ -30,9 +30,11 @@ import { pathToFileURL } from 'node:url';
 import { benchMonths } from './bench-months.js';
 
 const root = new URL('..', import.meta.url).pathname;
-const { values } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, lib: { type: 'string' }, node: { type: 'string' }, python: { type: 'string' } } });
+const { values } = parseArgs({ options: { repeats: { type: 'string', default: '3' }, rows: { type: 'string' }, lib: { type: 'string' }, node: { type: 'string' }, python: { type: 'string' } } });
 const repeats = Number(values.repeats);
 if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`bench-read: --repeats must be a positive integer, got ${values.repeats}`);
+const rowsOverride = values.rows === undefined ? undefined : Number(values.rows);
+if (rowsOverride !== undefined && !(Number.isInteger(rowsOverride) && rowsOverride > 0)) throw new Error(`bench-read: --rows must be a positive integer, got ${values.rows}`);
 const dist = join(root, 'lib', 'dist');
 for (const dir of [dist, values.lib].filter((d): d is string => d !== undefined)) {
   if (!existsSync(join(dir, 'read.js'))) {
@@ -54,7 +56,7 @@ if (!existsSync(python)) {
 async function tlcMonths(): Promise<string[]> {
   const { parquetCreatedBy } = await import('../lib/read.js');
   const paths: string[] = [];
-  for (const path of await benchMonths()) {
+  for (const path of await benchMonths(rowsOverride)) {
     if ((await parquetCreatedBy(path))?.startsWith('parquet-cpp-arrow')) {
       paths.push(path);
       continue;
