@@ -24,32 +24,28 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from './project.js';
 
+import { DEFAULT_TLC_BASE_URL, looksLikeMonth, parseMonth, tripDataFileName, tripDataUrl, type Dataset, type TripDataUrlOptions } from './datasets.js';
 import { OptionError, redactUrl } from './errors.js';
 import { isAlive, makeDir, stageFile } from './output.js';
 
-/** The TLC datasets this library reads: yellow taxis (`tpep_*` columns) and green (`lpep_*`). */
-export type Color = 'yellow' | 'green';
-
 /**
- * TLC's public bucket of monthly trip files; `TLC_BASE_URL` or the `baseUrl` option replaces it.
+ * The taxi colours the training pipeline and the command line take today (`--color`): yellow
+ * and green. {@link fetchTrips} takes every {@link Dataset} (also 'fhv' and 'fhvhv').
  *
  * @example
- * tripDataUrl('yellow', '2024-01').startsWith(DEFAULT_TLC_BASE_URL); // true (TLC_BASE_URL unset)
+ * const color: Color = 'green';
  */
-export const DEFAULT_TLC_BASE_URL = 'https://d37ci6vzurychx.cloudfront.net/trip-data';
+export type Color = Extract<Dataset, 'yellow' | 'green'>;
 
-const MONTH_RE = /^(\d{4})-(\d{2})$/;
-
-/** Options of {@link tripDataUrl}. */
-export interface TripDataUrlOptions {
-  /** Base URL of the trip files. Default: env `TLC_BASE_URL`, else TLC's CloudFront bucket. */
-  baseUrl?: string;
-}
+// The month and naming functions live in datasets.ts (with the history of TLC's layouts);
+// re-exported here so `import { parseMonth } from './source.js'` keeps working.
+export { DEFAULT_TLC_BASE_URL, parseMonth, tripDataFileName, tripDataUrl } from './datasets.js';
+export type { TripDataUrlOptions } from './datasets.js';
 
 /** Options of {@link fetchTrips}. */
 export interface FetchTripsOptions extends TripDataUrlOptions {
-  /** Dataset, when `source` is a month. Default 'yellow'. */
-  color?: Color;
+  /** Dataset, when `source` is a month: 'yellow', 'green', 'fhv' or 'fhvhv'. Default 'yellow'. */
+  color?: Dataset;
   /** Folder of cached downloads. Default {@link defaultCacheDir}(). */
   cacheDir?: string;
   /** Accepted for compatibility and ignored: the library prints nothing; pass `onProgress` to show progress. */
@@ -79,56 +75,6 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
  * DEFAULT_DEADLINE_MS / 60_000; // 30 (minutes)
  */
 export const DEFAULT_DEADLINE_MS = 30 * 60_000;
-
-/**
- * Checks a month string and returns it, or throws before any I/O.
- *
- * @throws Error (`source: ...`) unless `month` is 'YYYY-MM' with a month from 01 to 12 and a year from 2009 to 2099.
- * @example
- * parseMonth('2024-01'); // '2024-01'
- * parseMonth('2024-13'); // throws: source: month "2024-13" ...
- */
-export function parseMonth(month: string): string {
-  const match = MONTH_RE.exec(month);
-  const year = match ? Number(match[1]) : NaN;
-  const m = match ? Number(match[2]) : NaN;
-  if (!match || m < 1 || m > 12 || year < 2009 || year > 2099) {
-    throw new Error(`source: month ${JSON.stringify(month)} is not a month like 2024-01 (YYYY-MM, month 01-12, TLC data starts in 2009)`);
-  }
-  return month;
-}
-
-function checkColor(color: string): Color {
-  if (color !== 'yellow' && color !== 'green') {
-    throw new Error(`source: color must be 'yellow' or 'green', got ${JSON.stringify(color)}`);
-  }
-  return color;
-}
-
-/**
- * The URL of one month of TLC trip data.
- *
- * @throws Error (`source: ...`) for a malformed month or an unknown colour.
- * @example
- * tripDataUrl('yellow', '2024-01');
- * // 'https://d37ci6vzurychx.cloudfront.net/trip-data/yellow_tripdata_2024-01.parquet'
- * tripDataUrl('green', '2024-02', { baseUrl: 'http://127.0.0.1:8080/' });
- * // 'http://127.0.0.1:8080/green_tripdata_2024-02.parquet'
- */
-export function tripDataUrl(color: Color, month: string, options: TripDataUrlOptions = {}): string {
-  const base = (options.baseUrl ?? process.env.TLC_BASE_URL ?? DEFAULT_TLC_BASE_URL).replace(/\/+$/, '');
-  return `${base}/${tripDataFileName(color, month)}`;
-}
-
-/**
- * The file name TLC gives a month: `yellow_tripdata_2024-01.parquet`.
- *
- * @example
- * tripDataFileName('green', '2023-12'); // 'green_tripdata_2023-12.parquet'
- */
-export function tripDataFileName(color: Color, month: string): string {
-  return `${checkColor(color)}_tripdata_${parseMonth(month)}.parquet`;
-}
 
 /**
  * The cache folder: env `TAXI_DATA_DIR` if set, else `data/` at the project root.
@@ -198,8 +144,9 @@ export async function fetchTrips(source: string, options: FetchTripsOptions = {}
   let fileName: string;
   let isMonth = false;
   const scheme = /^([a-z][a-z\d+.-]+):\/\//i.exec(source)?.[1]?.toLowerCase();
-  if (MONTH_RE.test(source)) {
-    fileName = tripDataFileName(color, source);
+  if (looksLikeMonth(source)) {
+    // A malformed month, or one TLC published without zone IDs, is a bad command line: exit 2.
+    fileName = asOptionError(() => tripDataFileName(color, source));
     url = tripDataUrl(color, source, options);
     isMonth = true;
     checkBaseUrl(url, options);

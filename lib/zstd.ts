@@ -1,8 +1,10 @@
 /**
- * The reference zstd compiled to wasm, loaded once per process.
+ * ZSTD for parquet pages: Node's built-in zstd where the running Node has it (22.15+, 23.8+),
+ * else the reference zstd compiled to wasm, loaded once per process.
  *
- * Internal (not re-exported): read.ts decompresses TLC pages with it and
- * synthetic.ts compresses with it. The wasm package is one CommonJS module per
+ * Internal (not re-exported): the reader decompresses TLC pages with it and
+ * synthetic.ts compresses with it (always the wasm build, so generated files are the same
+ * bytes on every Node). The wasm package is one CommonJS module per
  * process (per worker thread), shared by every copy of this library that runs
  * there, and calling its `init()` a second time re-instantiates the wasm under
  * the first caller: the functions it cached keep using the old instance while
@@ -18,6 +20,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import * as zlib from 'node:zlib';
 
 type Zstd = typeof import('@bokuweb/zstd-wasm');
 
@@ -31,13 +34,17 @@ interface EmscriptenModule {
   _ZSTD_isError(code: number): number;
 }
 
-let emscripten: EmscriptenModule | undefined;
-
 const ONCE = Symbol.for('taxi-duration:zstd-wasm');
-const holder = globalThis as typeof globalThis & { [ONCE]?: Promise<Zstd> };
+// The package and its emscripten module, shared by every copy of this file in the process: a copy
+// loaded after another initialised the wasm must still find the module (not a variable of its own).
+const holder = globalThis as typeof globalThis & { [ONCE]?: Promise<{ zstd: Zstd; module: EmscriptenModule }> };
 
 /** The initialised wasm zstd (compress / decompress), loaded on first use, once per process. */
-export function zstdWasm(): Promise<Zstd> {
+export async function zstdWasm(): Promise<Zstd> {
+  return (await wasmOnce()).zstd;
+}
+
+function wasmOnce(): Promise<{ zstd: Zstd; module: EmscriptenModule }> {
   holder[ONCE] ??= (async () => {
     const zstd = await import('@bokuweb/zstd-wasm');
     // The same CommonJS instance as the package's own `require('./module')` (by file path: the
@@ -49,15 +56,61 @@ export function zstdWasm(): Promise<Zstd> {
     };
     if (Module.calledRun) await waitInitialized();
     else await zstd.init();
-    emscripten = Module;
-    return zstd;
+    return { zstd, module: Module };
   })();
   return holder[ONCE];
 }
 
+/** Node's own zstd (`zlib.zstdDecompressSync`), or undefined on a Node without it (20, 22.0–22.14). */
+type NativeZstd = (input: Uint8Array, options: { maxOutputLength: number; chunkSize: number }) => Uint8Array;
+const nativeZstd = (zlib as unknown as { zstdDecompressSync?: NativeZstd }).zstdDecompressSync;
+
+/** Which ZSTD decompressor {@link zstdPageDecompressor} gives. */
+export type ZstdImplementation = 'native' | 'wasm';
+
+/**
+ * The ZSTD implementation pages are decompressed with: Node's built-in one when the running
+ * Node has it, else wasm. `TAXI_ZSTD=wasm` (or `native`) chooses, for benchmarks and for
+ * checking one against the other; `native` on a Node without it falls back to wasm.
+ *
+ * @example
+ * zstdImplementation(); // 'wasm' on Node 20, 'native' on Node 22.15+
+ */
+export function zstdImplementation(): ZstdImplementation {
+  const wanted = process.env.TAXI_ZSTD;
+  if (wanted === 'wasm') return 'wasm';
+  return nativeZstd ? 'native' : 'wasm';
+}
+
+/**
+ * A ZSTD decompressor for parquet pages ({@link zstdImplementation} chooses which): the output
+ * capacity is the page header's uncompressed size, and a page that does not decompress to
+ * exactly that many bytes is an error.
+ *
+ * @throws Error (`zstd: ...`) from the returned function when the data is not valid zstd or
+ *   does not decompress to `outputLength` bytes.
+ */
+export async function zstdPageDecompressor(): Promise<(input: Uint8Array, outputLength: number) => Uint8Array> {
+  if (zstdImplementation() === 'native') {
+    const native = nativeZstd!;
+    return (input, outputLength) => {
+      let output: Uint8Array;
+      try {
+        // One output chunk of the page's size: zlib's default 16 KB chunks are concatenated (copied) at the end.
+        output = native(input, { maxOutputLength: Math.max(1, outputLength), chunkSize: Math.max(64, outputLength) });
+      } catch (error) {
+        throw new Error(`zstd: invalid zstd data (${(error as Error).message})`);
+      }
+      if (output.length !== outputLength) throw new Error(`zstd: page decompressed to ${output.length} bytes, its header says ${outputLength}`);
+      return output;
+    };
+  }
+  return wasmPageDecompressor();
+}
+
 /**
  * A ZSTD decompressor for parquet pages that reuses two buffers inside the wasm memory and
- * returns a view of the output there, valid only until its next call (read.ts decodes each
+ * returns a view of the output there, valid only until its next call (the reader decodes each
  * page before decompressing the next). The package's own `decompress` allocates and frees
  * both buffers and copies the output out on every call, about a fifth of reading a TLC month.
  *
@@ -67,9 +120,8 @@ export function zstdWasm(): Promise<Zstd> {
  * @throws Error (`zstd: ...`) from the returned function when the data is not valid zstd or
  *   does not decompress to `outputLength` bytes.
  */
-export async function zstdPageDecompressor(): Promise<(input: Uint8Array, outputLength: number) => Uint8Array> {
-  await zstdWasm();
-  const Module = emscripten!;
+async function wasmPageDecompressor(): Promise<(input: Uint8Array, outputLength: number) => Uint8Array> {
+  const Module = (await wasmOnce()).module;
   let src = 0;
   let srcCapacity = 0;
   let dst = 0;

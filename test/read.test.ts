@@ -1,9 +1,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parquetWriteFile } from 'hyparquet-writer';
+import { parquetMetadata, type FileMetaData } from 'hyparquet';
+import { ByteWriter, parquetWriteFile } from 'hyparquet-writer';
+// The writer's own footer encoder, to give a valid file a lying footer (test use only).
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MISSING, parquetCreatedBy, readTripGroups, readTrips, writeSyntheticTrips } from '../lib/index.js';
+import { MISSING, parquetCreatedBy, readTripGroups, readTripLayout, readTrips, writeSyntheticTrips } from '../lib/index.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 interface Expected {
@@ -205,12 +208,12 @@ describe('readTrips errors name the file, the problem and the fix', () => {
       const p = join(dir, 'no-pu.parquet');
       parquetWriteFile({ filename: p, columnData: fiveColumns({}, ['PULocationID']) });
       return p;
-    }, /read: .*no-pu\.parquet: missing column PULocationID \(pickup zone\); it has: tpep_pickup_datetime, tpep_dropoff_datetime, DOLocationID, trip_distance/],
+    }, /read: .*no-pu\.parquet: missing column PULocationID \(pickup zone\) of a yellow taxi file; it has: tpep_pickup_datetime, tpep_dropoff_datetime, DOLocationID, trip_distance$/],
     ['a file without timestamps', async () => {
       const p = join(dir, 'fhv.parquet');
       parquetWriteFile({ filename: p, columnData: fiveColumns({}, ['tpep_pickup_datetime', 'tpep_dropoff_datetime']) });
       return p;
-    }, /missing column tpep_pickup_datetime or lpep_pickup_datetime \(pickup time\).*FHV/],
+    }, /missing the pickup time: none of tpep_pickup_datetime \(yellow taxis\), lpep_pickup_datetime \(green taxis\) or pickup_datetime \(FHV, high-volume FHV\); it has: PULocationID, DOLocationID, trip_distance\. Is this a TLC trip file\?$/],
     ['string location IDs', async () => {
       const p = join(dir, 'string-ids.parquet');
       parquetWriteFile({ filename: p, columnData: fiveColumns({ PULocationID: { data: ['132'], type: 'STRING' } }) });
@@ -261,5 +264,56 @@ describe('parquetCreatedBy', () => {
     const path = join(await mkdtemp(join(tmpdir(), 'created-by-')), 'page.parquet');
     await writeFile(path, '<!DOCTYPE html><html></html>');
     await expect(parquetCreatedBy(path)).rejects.toThrow(/^read: .*page\.parquet: not a parquet file/);
+  });
+});
+
+describe('limits are checked before anything is allocated', () => {
+  /** A copy of `source` whose footer is `mutate`d (re-encoded by hyparquet-writer's own footer writer). */
+  async function withFooter(source: string, name: string, mutate: (metadata: FileMetaData) => void): Promise<string> {
+    const bytes = new Uint8Array(await readFile(source));
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const footerLength = view.getUint32(bytes.length - 8, true);
+    const metadata = parquetMetadata(bytes.slice(bytes.length - 8 - footerLength).buffer);
+    mutate(metadata);
+    const writer = new ByteWriter();
+    writeMetadata(writer, metadata as Parameters<typeof writeMetadata>[1]);
+    const footer = new Uint8Array(writer.getBuffer());
+    const out = new Uint8Array(bytes.length - 8 - footerLength + footer.length + 8);
+    out.set(bytes.subarray(0, bytes.length - 8 - footerLength));
+    out.set(footer, bytes.length - 8 - footerLength);
+    const tail = new DataView(out.buffer, out.length - 8, 8);
+    tail.setUint32(0, footer.length, true);
+    out.set([0x50, 0x41, 0x52, 0x31], out.length - 4);
+    const path = join(dir, name);
+    await writeFile(path, out);
+    return path;
+  }
+  const small = join(fixtures, 'yellow_tripdata_2022-06.parquet');
+
+  it('reads a footer rewritten unchanged (the helper itself is sound)', async () => {
+    const path = await withFooter(small, 'same.parquet', () => {});
+    expect((await readTrips(path)).length).toBe(800);
+  });
+
+  it.each([
+    ['a negative row count', (m: FileMetaData) => (m.num_rows = -5n), /^read: .*: the footer claims -5 rows; the file is corrupt, delete it and fetch /],
+    ['1.5 billion rows in a small file', (m: FileMetaData) => (m.num_rows = 1_500_000_000n), /^read: .*: the footer claims 1,500,000,000 rows in a file of [\d,]+ bytes, more than parquet can pack in it \(at most [\d,]+\); the file is corrupt/],
+    ['row groups that do not add up', (m: FileMetaData) => (m.num_rows = 801n), /^read: .*: the footer announces 801 rows but its row groups hold 800; the file is corrupt/],
+    ['a negative row group', (m: FileMetaData) => { m.row_groups[0]!.num_rows = -1n; }, /^read: .*: row group 0 claims -1 rows; the file is corrupt/],
+  ])('refuses %s', async (_, mutate, message) => {
+    const path = await withFooter(small, 'lying.parquet', mutate);
+    const rss = process.memoryUsage().rss;
+    await expect(readTrips(path)).rejects.toThrow(message);
+    await expect(readTripLayout(path)).rejects.toThrow(message);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(200e6); // nothing the size of the claim was allocated
+  });
+
+  it('refuses a page header that claims more values than its row group holds, before decoding it', async () => {
+    // A row group claiming fewer rows than its pages hold: the first page overflows it.
+    const path = await withFooter(small, 'short-group.parquet', (m) => {
+      m.num_rows = 10n;
+      m.row_groups[0]!.num_rows = 10n;
+    });
+    await expect(readTrips(path)).rejects.toThrow(/^read: .*: cannot decode column tpep_pickup_datetime in row group 0 \(a page holds 800 values but only 10 rows remain in the column chunk\); the file may be corrupt/);
   });
 });

@@ -226,7 +226,7 @@ describe('fetchTrips', () => {
   });
 
   it('rejects an unknown colour', async () => {
-    await expect(fetchTrips('2024-01', { color: 'fhv' as 'green', baseUrl: base, cacheDir: join(dir, 'never-created') })).rejects.toThrow(/^source: color must be 'yellow' or 'green', got "fhv"/);
+    await expect(fetchTrips('2024-01', { color: 'purple' as 'green', baseUrl: base, cacheDir: join(dir, 'never-created') })).rejects.toThrow(/^source: color must be 'yellow', 'green', 'fhv' or 'fhvhv', got "purple"/);
   });
 
   it.each([

@@ -11,6 +11,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 let dir: string;
@@ -61,5 +62,30 @@ describe('wasm zstd with two copies of the library in one process', () => {
       const [trips] = await Promise.all([lib.readTrips(path), i > 0 ? lib.readTrips(join(dir, `round-${(i + 1) % 2}.parquet`)) : null]);
       expect(trips.length).toBe(5_000);
     }
+  });
+});
+
+describe('zstdPageDecompressor: Node\'s built-in zstd where present, wasm elsewhere', () => {
+  const hasNative = typeof (zlib as { zstdDecompressSync?: unknown }).zstdDecompressSync === 'function';
+
+  it(`uses ${hasNative ? 'native' : 'wasm'} zstd on Node ${process.version}, wasm when TAXI_ZSTD=wasm`, async () => {
+    const { zstdImplementation } = await import('../lib/zstd.js');
+    expect(zstdImplementation()).toBe(hasNative ? 'native' : 'wasm');
+    vi.stubEnv('TAXI_ZSTD', 'wasm');
+    try {
+      expect(zstdImplementation()).toBe('wasm');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('decompresses a page to exactly its header size, and refuses another size', async () => {
+    const { zstdPageDecompressor, zstdWasm } = await import('../lib/zstd.js');
+    const page = Uint8Array.from({ length: 50_000 }, (_, i) => (i * 7919) % 251);
+    const frame = (await zstdWasm()).compress(page, 3);
+    const decompress = await zstdPageDecompressor();
+    expect(Array.from(decompress(frame, page.length))).toEqual(Array.from(page));
+    expect(() => decompress(frame, page.length + 1)).toThrow(/^zstd: /);
+    expect(() => decompress(page.subarray(0, 100), 100)).toThrow(/^zstd: invalid zstd data/);
   });
 });
