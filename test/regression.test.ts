@@ -1,7 +1,7 @@
 import { Matrix, pseudoInverse } from 'ml-matrix';
 import { MultivariateLinearRegression, SimpleLinearRegression } from 'ml-regression';
 import { describe, expect, it } from 'vitest';
-import { DictVectorizer, LinearRegression, categorical, solveMinimumNorm, type CsrMatrix } from '../lib/index.js';
+import { DictVectorizer, LinearRegression, PAIR_FEATURES, categorical, featureColumns, solveMinimumNorm, type CsrMatrix } from '../lib/index.js';
 
 function rng(seed: number): () => number {
   let s = seed;
@@ -102,6 +102,27 @@ describe('LinearRegression', () => {
       const sum = names.reduce((s, name, j) => (name.startsWith(group) ? s + model.coef[j]! : s), 0);
       expect(Math.abs(sum)).toBeLessThan(1e-9);
     }
+  });
+
+  it('solves the PU_DO design (thousands of one-hot columns) by elimination: least squares, minimum norm', () => {
+    const r = rng(41);
+    const n = 40000;
+    const pu = Int32Array.from({ length: n }, () => 1 + Math.floor(90 * r()));
+    const dof = Int32Array.from({ length: n }, () => 1 + Math.floor(90 * r()));
+    const dist = Float64Array.from({ length: n }, (_, i) => (i % 503 === 0 ? 250000 : r() * 20));
+    const y = Float64Array.from({ length: n }, (_, i) => 3 + 2 * Math.min(dist[i]!, 30) + ((pu[i]! * dof[i]!) % 13) + r());
+    const dv = new DictVectorizer();
+    const X = dv.fitTransform(featureColumns({ PULocationID: categorical(pu), DOLocationID: categorical(dof), trip_distance: dist }, PAIR_FEATURES));
+    expect(X.cols).toBeGreaterThan(5000); // a dense XᵀX would be 200 MB here, 7 GB on a real month
+    const model = new LinearRegression().fit(X, y);
+    // The pair columns sum to the intercept's column: one null direction.
+    expect(model.rank).toBe(X.cols - 1);
+    expect(relativeGradient(X, y, model)).toBeLessThan(1e-10);
+    // Minimum norm: orthogonal to the null direction, so the pair coefficients sum to zero.
+    const names = dv.getFeatureNamesOut();
+    const scale = Math.max(...Array.from(model.coef, Math.abs));
+    const pairSum = names.reduce((s, name, j) => (name.startsWith('PU_DO=') ? s + model.coef[j]! : s), 0);
+    expect(Math.abs(pairSum)).toBeLessThan(1e-9 * scale * names.length);
   });
 
   it('centres a numeric column with a huge mean without losing its digits', () => {
