@@ -16,6 +16,7 @@ export * from './linearModel.js';
 export * from './regression.js';
 export * from './ridge.js';
 export * from './lasso.js';
+export * from './estimators.js';
 export { TripStatistics, type TripStatisticsOptions, type TripRowRange, type TripStatisticsData } from './statistics.js';
 export { NormalEquations, type NormalEquationsParts } from './normalEquations.js';
 export {

@@ -45,10 +45,8 @@ import { readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { checkFeatureSet, featureSetOf, formatFeatureSet, type FeatureSet } from './features.js';
-import { Lasso } from './lasso.js';
+import { checkEstimatorOptions, ESTIMATOR_OPTIONS, restoreEstimator } from './estimators.js';
 import { LinearModel, type EstimatorName } from './linearModel.js';
-import { LinearRegression } from './regression.js';
-import { Ridge } from './ridge.js';
 import { compareCodePoints, DictVectorizer } from './vectorize.js';
 
 /**
@@ -254,22 +252,6 @@ function toDocument({ vectorizer, model, metadata, features }: SavedModel): Mode
   };
 }
 
-/** Each estimator's options and how it is rebuilt (what `model.params` may hold). */
-const ESTIMATORS: Record<EstimatorName, { params: Record<string, 'boolean' | 'number'>; restore: (p: Record<string, unknown>) => LinearModel }> = {
-  LinearRegression: {
-    params: { fitIntercept: 'boolean' },
-    restore: (p) => LinearRegression.fromParameters(p as never),
-  },
-  Ridge: {
-    params: { fitIntercept: 'boolean', alpha: 'number' },
-    restore: (p) => Ridge.fromParameters(p as never),
-  },
-  Lasso: {
-    params: { fitIntercept: 'boolean', alpha: 'number', maxIter: 'number', tol: 'number' },
-    restore: (p) => Lasso.fromParameters(p as never),
-  },
-};
-
 /** A value for an error message: numbers as JS prints them (Infinity, not null). */
 function show(value: unknown): string {
   return typeof value === 'number' ? String(value) : JSON.stringify(value);
@@ -334,16 +316,15 @@ function fromDocument(document: unknown, path: string): LoadedModel {
   // Version 1 held a LinearRegression with fitIntercept beside coef; version 2 names the
   // estimator and keeps its options in params.
   const estimator = v1 ? 'LinearRegression' : mod.estimator;
-  if (typeof estimator !== 'string' || !Object.hasOwn(ESTIMATORS, estimator)) {
-    return fail(`model.estimator is ${JSON.stringify(estimator)}, expected one of ${Object.keys(ESTIMATORS).join(', ')}`);
+  if (typeof estimator !== 'string' || !Object.hasOwn(ESTIMATOR_OPTIONS, estimator)) {
+    return fail(`model.estimator is ${JSON.stringify(estimator)}, expected one of ${Object.keys(ESTIMATOR_OPTIONS).join(', ')}`);
   }
-  const kind = ESTIMATORS[estimator as EstimatorName];
   const params = v1 ? { fitIntercept: mod.fitIntercept } : mod.params;
   if (!isObject(params)) return fail('model.params must be an object of the estimator\'s options');
-  for (const [key, value] of Object.entries(params)) {
-    const type = Object.hasOwn(kind.params, key) ? kind.params[key] : undefined;
-    if (type === undefined) return fail(`model.params.${key} is not an option of ${estimator} (its options: ${Object.keys(kind.params).join(', ')})`);
-    if (typeof value !== type) return fail(`model.params.${key} is ${show(value)}, expected ${type === 'boolean' ? 'true or false' : 'a number'}`);
+  try {
+    checkEstimatorOptions(estimator as EstimatorName, params);
+  } catch (error) {
+    return fail(`${v1 ? 'model' : 'model.params'}: ${(error as Error).message}`);
   }
   const where = v1 ? 'model.fitIntercept' : 'model.params.fitIntercept';
   if (typeof params.fitIntercept !== 'boolean') return fail(`${where} must be true or false`);
@@ -374,7 +355,7 @@ function fromDocument(document: unknown, path: string): LoadedModel {
     return fail((error as Error).message);
   }
   try {
-    model = kind.restore({ ...params, coef, intercept: mod.intercept });
+    model = restoreEstimator(estimator, params, { coef: coef as number[], intercept: mod.intercept, fitIntercept: params.fitIntercept });
   } catch (error) {
     return fail(`${v1 ? 'model' : 'model.params'}: ${(error as Error).message}`);
   }

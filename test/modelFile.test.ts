@@ -181,8 +181,8 @@ describe('saveModel / loadModel', () => {
       ['a future version', () => variant((d) => (d.version = 3)), /version 3 is newer than this library reads \(2\); upgrade taxi-duration/],
       ['version 1 under the version 2 format name', () => variant((d) => (d.version = 1)), /format "taxi-duration\/linear-model" has no version 1/],
       ['an unknown estimator', () => variant((d) => (d.model.estimator = 'SGDRegressor')), /model.estimator is "SGDRegressor", expected one of LinearRegression, Ridge, Lasso/],
-      ['an option the estimator does not have', () => variant((d) => (d.model.params.alpha = 1)), /model.params.alpha is not an option of LinearRegression \(its options: fitIntercept\)/],
-      ['an option of the wrong type', () => variant((d) => (d.model.params.fitIntercept = 'yes')), /model.params.fitIntercept is "yes", expected true or false/],
+      ['an option the estimator does not have', () => variant((d) => (d.model.params.alpha = 1)), /model.params: regression: alpha is not an option of LinearRegression \(its options: fitIntercept\)/],
+      ['an option of the wrong type', () => variant((d) => (d.model.params.fitIntercept = 'yes')), /model.params: regression: LinearRegression's fitIntercept is "yes", expected true or false/],
       ['a missing fitIntercept', () => variant((d) => delete d.model.params.fitIntercept), /model.params.fitIntercept must be true or false/],
       ['a negative alpha', () => variant((d) => {
         d.model.estimator = 'Ridge';

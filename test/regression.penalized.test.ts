@@ -4,7 +4,9 @@
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import { DictVectorizer, Lasso, LinearRegression, PAIR_FEATURES, Ridge, categorical, featureColumns, type CsrMatrix } from '../lib/index.js';
+import {
+  DictVectorizer, Lasso, LinearRegression, PAIR_FEATURES, Ridge, categorical, createEstimator, estimatorName, featureColumns, restoreEstimator, type CsrMatrix,
+} from '../lib/index.js';
 
 function rng(seed: number): () => number {
   let s = seed;
@@ -191,6 +193,33 @@ describe('Lasso', () => {
     ['a fractional maxIter', () => new Lasso({ maxIter: 1.5 }), /regression: maxIter must be an integer ≥ 1, got 1.5/],
     ['a negative tol', () => new Lasso({ tol: -1 }), /regression: tol must be a finite number ≥ 0, got -1/],
     ['nIter before fitting', () => new Lasso().nIter, /regression: this Lasso is not fitted yet/],
+  ])('rejects %s', (_, act, message) => {
+    expect(act).toThrow(message);
+  });
+});
+
+describe('estimators by name', () => {
+  it('creates and restores each estimator from its name and options', () => {
+    const { X, y } = tripDesign(400, 41);
+    for (const [name, options] of [
+      ['linearregression', { fitIntercept: false }],
+      ['Ridge', { alpha: 0.5 }],
+      ['LASSO', { alpha: 0.02, maxIter: 300, tol: 1e-6 }],
+    ] as const) {
+      const model = createEstimator(name, options).fit(X, y);
+      expect(model.estimator).toBe(estimatorName(name));
+      expect(model.getParams()).toMatchObject(options);
+      const restored = restoreEstimator(model.estimator, model.getParams(), model.parameters);
+      expect(restored).toBeInstanceOf(model.constructor);
+      expect(restored.predict(X)).toEqual(model.predict(X));
+    }
+  });
+
+  it.each([
+    ['an unknown estimator', () => createEstimator('SGDRegressor'), /regression: unknown estimator "SGDRegressor"; known: LinearRegression, Ridge, Lasso/],
+    ['an option it does not take', () => createEstimator('Ridge', { maxIter: 5 }), /regression: maxIter is not an option of Ridge \(its options: fitIntercept, alpha\)/],
+    ['an option of the wrong type', () => createEstimator('Lasso', { alpha: '0.1' }), /regression: Lasso's alpha is "0.1", expected a number/],
+    ['a bad value', () => createEstimator('Lasso', { tol: -1 }), /regression: tol must be a finite number ≥ 0, got -1/],
   ])('rejects %s', (_, act, message) => {
     expect(act).toThrow(message);
   });
