@@ -31,6 +31,8 @@ export interface DesignSummary {
   ySum: number;
   /** Most entries in one row. */
   widest: number;
+  /** Per column: the rows it has an entry in. */
+  counts: Float64Array;
 }
 
 /**
@@ -42,6 +44,7 @@ export function summarizeDesign(chunks: Iterable<{ X: CsrMatrix; y: ArrayLike<nu
   let cols = expectedCols ?? -1;
   let allOnes = new Uint8Array(0);
   let sums = new Float64Array(0);
+  let counts = new Float64Array(0);
   let ySum = 0;
   let widest = 0;
   for (const { X, y } of chunks) {
@@ -53,6 +56,7 @@ export function summarizeDesign(chunks: Iterable<{ X: CsrMatrix; y: ArrayLike<nu
     if (allOnes.length !== cols) {
       allOnes = new Uint8Array(cols).fill(1);
       sums = new Float64Array(cols);
+      counts = new Float64Array(cols);
     }
     const { indptr, indices, data } = X;
     if (y.length !== X.rows) throw new Error(`regression: X has ${X.rows} rows but y has ${y.length} values`);
@@ -77,12 +81,13 @@ export function summarizeDesign(chunks: Iterable<{ X: CsrMatrix; y: ArrayLike<nu
         previous = j;
         if (!Number.isFinite(v)) throw new Error(`regression: X has ${v} at row ${row}, column ${j}; drop or fix non-finite features before fitting`);
         sums[j]! += v;
+        counts[j]! += 1;
         if (v !== 1) allOnes[j] = 0;
       }
     }
     rows += X.rows;
   }
-  return { rows, cols: Math.max(cols, 0), allOnes, sums, ySum, widest };
+  return { rows, cols: Math.max(cols, 0), allOnes, sums, ySum, widest, counts };
 }
 
 /** Grouped sums of a design, with which columns are numeric and how values were shifted. */
@@ -110,7 +115,7 @@ export class DesignSums {
       this.shifts.push(center && summary.rows > 0 ? summary.sums[j]! / summary.rows : 0);
     }
     this.yShift = center && summary.rows > 0 ? summary.ySum / summary.rows : 0;
-    this.sums = new GroupedSums(Math.max(1, summary.widest), this.numericColumns.length);
+    this.sums = new GroupedSums(keyWidth(summary, this.numericOf), this.numericColumns.length);
   }
 
   /**
@@ -120,7 +125,10 @@ export class DesignSums {
   adapt(summary: DesignSummary): void {
     const demote: number[] = [];
     for (let j = 0; j < this.cols; j++) if (!summary.allOnes[j] && this.numericOf[j]! < 0) demote.push(j);
-    if (demote.length > 0 || summary.widest > this.sums.width) this.#rekey(demote, Math.max(summary.widest, this.sums.width));
+    for (const j of demote) this.numericOf[j] = this.cols; // numeric from now on (for keyWidth)
+    const width = Math.max(keyWidth(summary, this.numericOf), this.sums.width);
+    for (const j of demote) this.numericOf[j] = -1;
+    if (demote.length > 0 || width > this.sums.width) this.#rekey(demote, width);
   }
 
   /** The second pass over one batch (checked by summarizeDesign). */
@@ -146,7 +154,8 @@ export class DesignSums {
           const j = indices[e]!;
           const m = numericOf[j]!;
           if (m >= 0) values[m * block + i] = data[e]! - shifts[m]!;
-          else key[k++] = j;
+          else if (k < width) key[k++] = j;
+          else throw new Error(`regression: row ${r} has more one-hot entries than its batch's widest row allows (${width}); this is a bug`);
         }
         while (k < width) key[k++] = -1;
         slots[i] = sums.slotOf(key, 0);
@@ -238,6 +247,16 @@ export class DesignSums {
     next.normalize();
     this.sums = next;
   }
+}
+
+/**
+ * Key length for a batch: its widest row, less the numeric columns every row holds (the
+ * course's trip_distance), so a trip row's key is its one-hot columns only.
+ */
+function keyWidth(summary: DesignSummary, numericOf: Int32Array): number {
+  let everywhere = 0;
+  for (let j = 0; j < summary.cols; j++) if (numericOf[j]! >= 0 && summary.counts[j] === summary.rows) everywhere++;
+  return Math.max(1, summary.widest - everywhere);
 }
 
 /** Checks the CSR shape and offsets' ends; the per-row checks run in the passes. */

@@ -109,52 +109,128 @@ export function addExactScattered(acc: Float64Array, targets: Int32Array, values
 
 /**
  * Adds Σ a[i]·b[i] over i < count exactly (each product rounded, then summed exactly) to the
- * sum at `acc[at..]`. The limbs stay in local variables through the loop: this is addExact
- * written out once more, because the products over all rows are the statistics' hottest sums.
+ * sum at `acc[at..]`.
  *
  * @throws RangeError when a product's magnitude reaches 2^95.
  * @example
  * addExactDot(products, 0, y, y, y.length); // Σ y²
  */
 export function addExactDot(acc: Float64Array, at: number, a: Float64Array, b: Float64Array, count: number): void {
-  let l0 = 0;
-  let l1 = 0;
-  let l2 = 0;
-  let l3 = 0;
-  let l4 = 0;
+  const limbs = new Float64Array(LIMBS);
+  for (let i = 0; i < count; i++) addExact(limbs, 0, a[i]! * b[i]!);
+  for (let k = 0; k < LIMBS; k++) acc[at + k]! += limbs[k]!;
+}
+
+/**
+ * The three product sums of one numeric column v with the target y, Σy², Σv·y and Σv², added
+ * exactly to `acc[at..]`, `acc[at + LIMBS..]` and `acc[at + 2·LIMBS..]` in one pass: the
+ * statistics' hottest loop (every row of a trip design), so the fifteen limbs stay in local
+ * variables and the exact addition is written out here once more.
+ *
+ * @throws RangeError when a product's magnitude reaches 2^95.
+ * @example
+ * addExactProducts(products, 0, y, distance, y.length); // Σy², Σd·y, Σd²
+ */
+export function addExactProducts(acc: Float64Array, at: number, y: Float64Array, v: Float64Array, count: number): void {
+  let a0 = 0;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let a4 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  let b4 = 0;
+  let c0 = 0;
+  let c1 = 0;
+  let c2 = 0;
+  let c3 = 0;
+  let c4 = 0;
+  let r: number;
+  let q: number;
+  let m: number;
   for (let i = 0; i < count; i++) {
-    const x = a[i]! * b[i]!;
-    let r = x;
-    let q: number;
-    const m = Math.abs(x);
+    const yi = y[i]!;
+    const vi = v[i]!;
+    // y·y
+    r = yi * yi;
+    m = Math.abs(r);
     if (m >= H3) {
       if (m >= H4) {
-        if (!(m < MAX_VALUE)) tooLarge(x);
+        if (!(m < MAX_VALUE)) tooLarge(r);
         q = r + M4 - M4;
-        l4 += q;
+        a4 += q;
         r -= q;
       }
       q = r + M3 - M3;
-      l3 += q;
+      a3 += q;
       r -= q;
     }
     if (m >= H2 && m < U2) {
       q = r + M2 - M2;
-      l2 += q;
+      a2 += q;
       r -= q;
     }
     if (m >= H1 && m < U1) {
       q = r + M1 - M1;
-      l1 += q;
+      a1 += q;
       r -= q;
     }
-    if (m < U0) l0 += r + M0 - M0;
+    if (m < U0) a0 += r + M0 - M0;
+    // v·y
+    r = vi * yi;
+    m = Math.abs(r);
+    if (m >= H3) {
+      if (m >= H4) {
+        if (!(m < MAX_VALUE)) tooLarge(r);
+        q = r + M4 - M4;
+        b4 += q;
+        r -= q;
+      }
+      q = r + M3 - M3;
+      b3 += q;
+      r -= q;
+    }
+    if (m >= H2 && m < U2) {
+      q = r + M2 - M2;
+      b2 += q;
+      r -= q;
+    }
+    if (m >= H1 && m < U1) {
+      q = r + M1 - M1;
+      b1 += q;
+      r -= q;
+    }
+    if (m < U0) b0 += r + M0 - M0;
+    // v·v
+    r = vi * vi;
+    m = Math.abs(r);
+    if (m >= H3) {
+      if (m >= H4) {
+        if (!(m < MAX_VALUE)) tooLarge(r);
+        q = r + M4 - M4;
+        c4 += q;
+        r -= q;
+      }
+      q = r + M3 - M3;
+      c3 += q;
+      r -= q;
+    }
+    if (m >= H2 && m < U2) {
+      q = r + M2 - M2;
+      c2 += q;
+      r -= q;
+    }
+    if (m >= H1 && m < U1) {
+      q = r + M1 - M1;
+      c1 += q;
+      r -= q;
+    }
+    if (m < U0) c0 += r + M0 - M0;
   }
-  acc[at]! += l0;
-  acc[at + 1]! += l1;
-  acc[at + 2]! += l2;
-  acc[at + 3]! += l3;
-  acc[at + 4]! += l4;
+  const sums = [a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4];
+  for (let k = 0; k < 3 * LIMBS; k++) acc[at + k]! += sums[k]!;
 }
 
 function tooLarge(x: number): never {

@@ -13,7 +13,7 @@
  * Sums are exact ({@link addExact}), so two GroupedSums merge into exactly the sums of all
  * their rows, whatever the split and the order.
  */
-import { addExactDot, addExactScattered, addExactTo, EXACT_ADDS_BEFORE_NORMALIZE, LIMBS, normalizeExact } from './exactSum.js';
+import { addExactDot, addExactProducts, addExactScattered, addExactTo, EXACT_ADDS_BEFORE_NORMALIZE, LIMBS, normalizeExact } from './exactSum.js';
 
 /** GroupedSums as plain data (typed arrays), for `postMessage` between threads. */
 export interface GroupedSumsData {
@@ -96,6 +96,7 @@ export class GroupedSums {
   slotOf(key: Int32Array, at: number): number {
     const width = this.width;
     if (width === 2) return this.slotOf2(key[at]!, key[at + 1]!);
+    if (width === 1) return this.slotOf1(key[at]!);
     const table = this.#table;
     const mask = table.length - 1;
     const keys = this.keys;
@@ -136,6 +137,22 @@ export class GroupedSums {
     return this.#insert(h);
   }
 
+  /** {@link slotOf} for keys of one integer (a row's one pair column). */
+  slotOf1(a: number): number {
+    const table = this.#table;
+    const mask = table.length - 1;
+    const keys = this.keys;
+    let h = finish(Math.imul(0x811c9dc5 ^ a, 0x01000193)) & mask;
+    for (;;) {
+      const entry = table[h]!;
+      if (entry === 0) break;
+      if (keys[entry - 1] === a) return entry - 1;
+      h = (h + 1) & mask;
+    }
+    this.#scratch[0] = a;
+    return this.#insert(h);
+  }
+
   /** Adds the key in #scratch as a new cell at free table entry h. */
   #insert(h: number): number {
     const slot = this.cells;
@@ -168,10 +185,15 @@ export class GroupedSums {
       for (let i = 0; i < count; i++) targets[i]! += LIMBS;
       addExactScattered(sums, targets, column(m), count);
     }
-    addExactDot(products, 0, y, y, count);
-    for (let a = 0; a < numeric; a++) {
-      addExactDot(products, (1 + a) * LIMBS, column(a), y, count);
-      for (let b = a; b < numeric; b++) addExactDot(products, productAt(numeric, a, b), column(a), column(b), count);
+    if (numeric === 1) {
+      // y², v·y and v² lie next to each other (productAt(1, 0, 0) = 2·LIMBS): one fused pass.
+      addExactProducts(products, 0, y, column(0), count);
+    } else {
+      addExactDot(products, 0, y, y, count);
+      for (let a = 0; a < numeric; a++) {
+        addExactDot(products, (1 + a) * LIMBS, column(a), y, count);
+        for (let b = a; b < numeric; b++) addExactDot(products, productAt(numeric, a, b), column(a), column(b), count);
+      }
     }
     this.rows += count;
   }
@@ -285,6 +307,7 @@ function tableSizeFor(capacity: number): number {
 /** FNV-1a over the key's integers, then a murmur-style finalizer. */
 function hashKey(key: Int32Array, at: number, width: number): number {
   if (width === 2) return hash2(key[at]!, key[at + 1]!);
+  if (width === 1) return finish(Math.imul(0x811c9dc5 ^ key[at]!, 0x01000193));
   let h = 0x811c9dc5 | 0;
   for (let i = 0; i < width; i++) h = Math.imul(h ^ key[at + i]!, 0x01000193);
   return finish(h);
