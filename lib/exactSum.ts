@@ -123,114 +123,23 @@ export function addExactDot(acc: Float64Array, at: number, a: Float64Array, b: F
 
 /**
  * The three product sums of one numeric column v with the target y, Σy², Σv·y and Σv², added
- * exactly to `acc[at..]`, `acc[at + LIMBS..]` and `acc[at + 2·LIMBS..]` in one pass: the
- * statistics' hottest loop (every row of a trip design), so the fifteen limbs stay in local
- * variables and the exact addition is written out here once more.
+ * exactly to `acc[at..]`, `acc[at + LIMBS..]` and `acc[at + 2·LIMBS..]` in one pass over the
+ * rows (the statistics' hottest loop: every row of a trip design).
  *
  * @throws RangeError when a product's magnitude reaches 2^95.
  * @example
  * addExactProducts(products, 0, y, distance, y.length); // Σy², Σd·y, Σd²
  */
 export function addExactProducts(acc: Float64Array, at: number, y: Float64Array, v: Float64Array, count: number): void {
-  let a0 = 0;
-  let a1 = 0;
-  let a2 = 0;
-  let a3 = 0;
-  let a4 = 0;
-  let b0 = 0;
-  let b1 = 0;
-  let b2 = 0;
-  let b3 = 0;
-  let b4 = 0;
-  let c0 = 0;
-  let c1 = 0;
-  let c2 = 0;
-  let c3 = 0;
-  let c4 = 0;
-  let r: number;
-  let q: number;
-  let m: number;
+  const limbs = new Float64Array(3 * LIMBS);
   for (let i = 0; i < count; i++) {
     const yi = y[i]!;
     const vi = v[i]!;
-    // y·y
-    r = yi * yi;
-    m = Math.abs(r);
-    if (m >= H3) {
-      if (m >= H4) {
-        if (!(m < MAX_VALUE)) tooLarge(r);
-        q = r + M4 - M4;
-        a4 += q;
-        r -= q;
-      }
-      q = r + M3 - M3;
-      a3 += q;
-      r -= q;
-    }
-    if (m >= H2 && m < U2) {
-      q = r + M2 - M2;
-      a2 += q;
-      r -= q;
-    }
-    if (m >= H1 && m < U1) {
-      q = r + M1 - M1;
-      a1 += q;
-      r -= q;
-    }
-    if (m < U0) a0 += r + M0 - M0;
-    // v·y
-    r = vi * yi;
-    m = Math.abs(r);
-    if (m >= H3) {
-      if (m >= H4) {
-        if (!(m < MAX_VALUE)) tooLarge(r);
-        q = r + M4 - M4;
-        b4 += q;
-        r -= q;
-      }
-      q = r + M3 - M3;
-      b3 += q;
-      r -= q;
-    }
-    if (m >= H2 && m < U2) {
-      q = r + M2 - M2;
-      b2 += q;
-      r -= q;
-    }
-    if (m >= H1 && m < U1) {
-      q = r + M1 - M1;
-      b1 += q;
-      r -= q;
-    }
-    if (m < U0) b0 += r + M0 - M0;
-    // v·v
-    r = vi * vi;
-    m = Math.abs(r);
-    if (m >= H3) {
-      if (m >= H4) {
-        if (!(m < MAX_VALUE)) tooLarge(r);
-        q = r + M4 - M4;
-        c4 += q;
-        r -= q;
-      }
-      q = r + M3 - M3;
-      c3 += q;
-      r -= q;
-    }
-    if (m >= H2 && m < U2) {
-      q = r + M2 - M2;
-      c2 += q;
-      r -= q;
-    }
-    if (m >= H1 && m < U1) {
-      q = r + M1 - M1;
-      c1 += q;
-      r -= q;
-    }
-    if (m < U0) c0 += r + M0 - M0;
+    addExact(limbs, 0, yi * yi);
+    addExact(limbs, LIMBS, vi * yi);
+    addExact(limbs, 2 * LIMBS, vi * vi);
   }
-  const sums = [a0, a1, a2, a3, a4, b0, b1, b2, b3, b4, c0, c1, c2, c3, c4];
-  for (let k = 0; k < 3 * LIMBS; k++) acc[at + k]! += sums[k]!;
+  for (let k = 0; k < 3 * LIMBS; k++) acc[at + k]! += limbs[k]!;
 }
 
 function tooLarge(x: number): never {

@@ -237,13 +237,7 @@ export function solveLeastSquares(eq: NormalEquations, options: LeastSquaresOpti
   // Ridge: the penalty is already on the diagonal through the scaling (1 = (G_jj + α)·scale²).
 
   const { perm, rank: rankR } = pivotedCholesky(S, r, RANK_TOLERANCE);
-  // Basic solution in pivoted order: R11ᵀ R11 z = fR[perm[0..rank)], the rest 0.
-  const z = new Float64Array(r);
-  for (let a = 0; a < rankR; a++) z[a] = fR[perm[a]!]!;
-  forwardTransposed(S, r, rankR, z);
-  backward(S, r, rankR, z);
-  const zR = new Float64Array(r); // in R's order (scaled)
-  for (let a = 0; a < rankR; a++) zR[perm[a]!] = z[a]!;
+  const zR = basicSolution(S, r, rankR, perm, fR); // in R's order (scaled)
   // Back-substitute D: z_j = f_j − a_jᵀ z_R.
   const backSubstitute = (u: Float64Array, rhs: (j: number) => number, out: Float64Array): void => {
     for (const j of dColumns) {
@@ -262,18 +256,10 @@ export function solveLeastSquares(eq: NormalEquations, options: LeastSquaresOpti
   const k = r - rankR;
   if (k > 0) {
     const N = new Float64Array(k * p);
-    const u = new Float64Array(r);
-    const uR = new Float64Array(r);
     const vector = new Float64Array(p);
     for (let t = 0; t < k; t++) {
-      u.fill(0);
-      for (let a = 0; a < rankR; a++) u[a] = -S[a * r + rankR + t]!;
-      backward(S, r, rankR, u);
-      u[rankR + t] = 1;
-      uR.fill(0);
-      for (let a = 0; a < r; a++) uR[perm[a]!] = u[a]!;
       vector.fill(0);
-      backSubstitute(uR, () => 0, vector);
+      backSubstitute(nullVector(S, r, rankR, perm, t), () => 0, vector);
       N.set(vector, t * p);
     }
     projectOut(coef, N, k, p);
@@ -510,21 +496,14 @@ export function solveMinimumNorm(C: Float64Array, b: Float64Array, p: number, su
     for (let c = a; c < q; c++) U[a * q + c] = C[ja * p + active[c]!]! * scale[a]! * scale[c]!;
   }
   const { perm, rank } = pivotedCholesky(U, q, RANK_TOLERANCE);
-  const z = new Float64Array(q);
-  for (let a = 0; a < rank; a++) z[a] = rhs[perm[a]!]!;
-  forwardTransposed(U, q, rank, z);
-  backward(U, q, rank, z);
-  for (let a = 0; a < rank; a++) coef[active[perm[a]!]!] = z[a]! * scale[perm[a]!]!;
+  const z = basicSolution(U, q, rank, perm, rhs);
+  for (let a = 0; a < q; a++) coef[active[a]!] = z[a]! * scale[a]!;
   const k = q - rank;
   if (k > 0) {
     const N = new Float64Array(k * p);
-    const u = new Float64Array(q);
     for (let t = 0; t < k; t++) {
-      u.fill(0);
-      for (let a = 0; a < rank; a++) u[a] = -U[a * q + rank + t]!;
-      backward(U, q, rank, u);
-      u[rank + t] = 1;
-      for (let a = 0; a < q; a++) if (u[a] !== 0) N[t * p + active[perm[a]!]!] = u[a]! * scale[perm[a]!]!;
+      const u = nullVector(U, q, rank, perm, t);
+      for (let a = 0; a < q; a++) N[t * p + active[a]!] = u[a]! * scale[a]!;
     }
     projectOut(coef, N, k, p);
   }
@@ -590,6 +569,34 @@ function symmetricSwap(U: Float64Array, q: number, k: number, b: number, perm: I
   const t = perm[a]!;
   perm[a] = perm[b]!;
   perm[b] = t;
+}
+
+/**
+ * A basic solution of the system factored by pivotedCholesky (S[perm, perm] = RᵀR, rank r):
+ * R11ᵀR11 z = rhs[perm[0..r)] with the non-pivoted part 0, returned in the original order.
+ */
+function basicSolution(U: Float64Array, q: number, r: number, perm: Int32Array, rhs: Float64Array): Float64Array {
+  const z = new Float64Array(q);
+  for (let a = 0; a < r; a++) z[a] = rhs[perm[a]!]!;
+  forwardTransposed(U, q, r, z);
+  backward(U, q, r, z);
+  const out = new Float64Array(q);
+  for (let a = 0; a < r; a++) out[perm[a]!] = z[a]!;
+  return out;
+}
+
+/**
+ * Null vector t of the factored system, in the original order: [−R11⁻¹R12[:, t]; e_t] in pivoted
+ * order (S times it is zero up to the rank cut).
+ */
+function nullVector(U: Float64Array, q: number, r: number, perm: Int32Array, t: number): Float64Array {
+  const u = new Float64Array(q);
+  for (let a = 0; a < r; a++) u[a] = -U[a * q + r + t]!;
+  backward(U, q, r, u);
+  u[r + t] = 1;
+  const out = new Float64Array(q);
+  for (let a = 0; a < q; a++) out[perm[a]!] = u[a]!;
+  return out;
 }
 
 /** Solves R11ᵀ x = x in place (R11 = U's leading r×r upper triangle). */

@@ -18,14 +18,7 @@ import {
   type FeatureSet,
   type LinearModel,
 } from '../lib/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 16807) % 2147483647;
-    return s / 2147483647;
-  };
-}
+import { rng } from './designs.js';
 
 function features(n: number, seed: number): { columns: Columns; y: Float64Array } {
   const r = rng(seed);

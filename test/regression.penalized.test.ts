@@ -4,41 +4,12 @@
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { describe, expect, it } from 'vitest';
-import {
-  DictVectorizer, Lasso, LinearRegression, PAIR_FEATURES, Ridge, categorical, createEstimator, estimatorName, featureColumns, restoreEstimator, type CsrMatrix,
-} from '../lib/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 16807) % 2147483647;
-    return s / 2147483647;
-  };
-}
-
-/** Trip-like design: PU, DO one-hot and a distance with outliers; y from known effects plus noise. */
-function tripDesign(n: number, seed: number, options: { outliers?: number; zones?: number; pairs?: boolean } = {}) {
-  const r = rng(seed);
-  const zones = options.zones ?? 20;
-  const pu = Int32Array.from({ length: n }, () => 1 + Math.floor(zones * r() * r()));
-  const dof = Int32Array.from({ length: n }, () => 1 + Math.floor(zones * r()));
-  const every = options.outliers ?? 0;
-  const dist = Float64Array.from({ length: n }, (_, i) => (every && i % every === 0 ? 1000 + r() * 299000 : r() * 15));
-  const y = Float64Array.from({ length: n }, (_, i) => 4 + 3 * Math.min(dist[i]!, 20) + 0.3 * pu[i]! - 0.2 * dof[i]! + 4 * r());
-  const features = { PULocationID: categorical(pu), DOLocationID: categorical(dof), trip_distance: dist };
-  const X = new DictVectorizer().fitTransform(options.pairs ? featureColumns(features, PAIR_FEATURES) : features);
-  return { X, y };
-}
-
-function dense(X: CsrMatrix): Matrix {
-  const m = new Matrix(X.rows, X.cols);
-  for (let i = 0; i < X.rows; i++) for (let k = X.indptr[i]!; k < X.indptr[i + 1]!; k++) m.set(i, X.indices[k]!, X.data[k]!);
-  return m;
-}
+import { Lasso, LinearRegression, Ridge, createEstimator, estimatorName, restoreEstimator, type CsrMatrix } from '../lib/index.js';
+import { toDense, tripDesign } from './designs.js';
 
 /** X and y centred (or not), densely. */
 function centred(X: CsrMatrix, y: Float64Array, fitIntercept: boolean) {
-  const D = dense(X);
+  const D = toDense(X);
   const means = fitIntercept ? D.mean('column') : new Array<number>(X.cols).fill(0);
   const yMean = fitIntercept ? y.reduce((a, b) => a + b, 0) / y.length : 0;
   return { Xc: D.clone().subRowVector(means), yc: Matrix.columnVector(Array.from(y, (v) => v - yMean)), means, yMean };
@@ -52,7 +23,7 @@ describe('Ridge', () => {
     [10, true],
     [2, false],
   ])('solves (XcᵀXc + αI)w = Xcᵀyc exactly (alpha %s, fitIntercept %s), with trip_distance outliers', (alpha, fitIntercept) => {
-    const { X, y } = tripDesign(1500, 3, { outliers: 97 });
+    const { X, y } = tripDesign(1500, 3, { zones: 20, outliers: 97 });
     const ridge = new Ridge({ alpha, fitIntercept }).fit(X, y);
     const { Xc, yc, means, yMean } = centred(X, y, fitIntercept);
     const A = Xc.transpose().mmul(Xc).add(Matrix.eye(X.cols).mul(alpha));
@@ -64,7 +35,7 @@ describe('Ridge', () => {
   });
 
   it('is LinearRegression (minimum norm) at alpha 0, and leaves the intercept unpenalized', () => {
-    const { X, y } = tripDesign(800, 5);
+    const { X, y } = tripDesign(800, 5, { zones: 20 });
     const ridge = new Ridge({ alpha: 0 }).fit(X, y);
     const lr = new LinearRegression().fit(X, y);
     expect(Array.from(ridge.coef)).toEqual(Array.from(lr.coef));
@@ -75,7 +46,7 @@ describe('Ridge', () => {
   });
 
   it('restores from parameters and options', () => {
-    const { X, y } = tripDesign(300, 7);
+    const { X, y } = tripDesign(300, 7, { zones: 20 });
     const ridge = new Ridge({ alpha: 4 }).fit(X, y);
     const restored = Ridge.fromParameters({ ...ridge.parameters, ...ridge.getParams() });
     expect(restored.getParams()).toEqual({ alpha: 4, fitIntercept: true });
@@ -135,9 +106,9 @@ function naiveLasso(X: CsrMatrix, y: Float64Array, alpha: number, sweeps: number
 
 describe('Lasso', () => {
   it.each([
-    ['the course zones with trip_distance outliers', tripDesign(1200, 11, { outliers: 89 }), 0.05],
+    ['the course zones with trip_distance outliers', tripDesign(1200, 11, { zones: 20, outliers: 89 }), 0.05],
     ['the PU_DO pairs', tripDesign(3000, 13, { pairs: true, zones: 12 }), 0.02],
-    ['a penalty that keeps few features', tripDesign(1000, 17), 0.5],
+    ['a penalty that keeps few features', tripDesign(1000, 17, { zones: 20 }), 0.5],
   ] as const)('reaches the optimality conditions of 1/(2n)‖y − Xw − b‖² + α‖w‖₁ (%s)', (_, { X, y }, alpha) => {
     const lasso = new Lasso({ alpha, tol: 1e-12, maxIter: 100_000 }).fit(X, y);
     expect(lasso.converged).toBe(true);
@@ -155,14 +126,14 @@ describe('Lasso', () => {
   });
 
   it('fits without an intercept (no centring)', () => {
-    const { X, y } = tripDesign(800, 23);
+    const { X, y } = tripDesign(800, 23, { zones: 20 });
     const lasso = new Lasso({ alpha: 0.05, fitIntercept: false, tol: 1e-12, maxIter: 100_000 }).fit(X, y);
     expect(lasso.intercept).toBe(0);
     expectOptimal(X, y, lasso);
   });
 
   it('gives all zeros and ȳ above the largest useful alpha, at once, as scikit-learn does', () => {
-    const { X, y } = tripDesign(500, 29);
+    const { X, y } = tripDesign(500, 29, { zones: 20 });
     const lasso = new Lasso({ alpha: 1e6 }).fit(X, y);
     expect(lasso.coef.every((c) => c === 0)).toBe(true);
     expect(lasso.intercept).toBeCloseTo(y.reduce((a, b) => a + b, 0) / y.length, 12);
@@ -171,7 +142,7 @@ describe('Lasso', () => {
   });
 
   it('says when it stops at maxIter without converging', () => {
-    const { X, y } = tripDesign(800, 31, { outliers: 50 });
+    const { X, y } = tripDesign(800, 31, { zones: 20, outliers: 50 });
     const lasso = new Lasso({ alpha: 0.001, tol: 1e-15, maxIter: 2 }).fit(X, y);
     expect(lasso.nIter).toBe(2);
     expect(lasso.converged).toBe(false);
@@ -179,7 +150,7 @@ describe('Lasso', () => {
   });
 
   it('records its options and restores from parameters', () => {
-    const { X, y } = tripDesign(300, 37);
+    const { X, y } = tripDesign(300, 37, { zones: 20 });
     const lasso = new Lasso({ alpha: 0.1, maxIter: 50, tol: 1e-3 }).fit(X, y);
     expect(lasso.getParams()).toEqual({ alpha: 0.1, fitIntercept: true, maxIter: 50, tol: 1e-3 });
     const restored = Lasso.fromParameters({ ...lasso.parameters, ...lasso.getParams() });
@@ -200,7 +171,7 @@ describe('Lasso', () => {
 
 describe('estimators by name', () => {
   it('creates and restores each estimator from its name and options', () => {
-    const { X, y } = tripDesign(400, 41);
+    const { X, y } = tripDesign(400, 41, { zones: 20 });
     for (const [name, options] of [
       ['linearregression', { fitIntercept: false }],
       ['Ridge', { alpha: 0.5 }],

@@ -8,14 +8,7 @@ import {
   COURSE_FEATURES, DictVectorizer, Lasso, LinearRegression, NormalEquations, PAIR_FEATURES, Ridge, TripStatistics,
   categorical, featureColumns, rootMeanSquaredError, type Categorical, type FeatureSet, type LinearModel,
 } from '../lib/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 16807) % 2147483647;
-    return s / 2147483647;
-  };
-}
+import { rng } from './designs.js';
 
 /** Trips with zone pairs, distances (some huge) and durations, as cleaning gives them. */
 function trips(n: number, seed: number, zones = 40) {
