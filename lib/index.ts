@@ -12,7 +12,7 @@ export * from './frame.js';
 export * from './synthetic.js';
 export * from './features.js';
 export * from './vectorize.js';
-export * from './linearModel.js';
+export { LinearModel, type DesignBatch, type DesignMatrix, type EstimatorName, type LinearRegressionParameters } from './linearModel.js';
 export * from './regression.js';
 export * from './ridge.js';
 export * from './lasso.js';

@@ -6,8 +6,9 @@
  *
  * Every fit goes through statistics: the rows are summed into grouped exact sums (see
  * designStatistics), turned into structured normal equations, and solved by the estimator. The
- * sums are exact, so `fit`, `fitChunks` and `fitStatistics` on the same rows give the same
- * model bit for bit.
+ * sums are exact, so `fit` and `fitChunks` on the same rows give the same model bit for bit;
+ * `fitStatistics` on {@link TripStatistics} of the same trips agrees to rounding (about 1e-12:
+ * the design path sums numeric columns about their means, trip statistics about zero).
  */
 import { checkShape, DesignSums, summarizeDesign, type DesignSummary } from './designStatistics.js';
 import type { NormalEquations } from './normalEquations.js';
@@ -200,7 +201,7 @@ export abstract class LinearModel {
   /**
    * Fits from normal equations ({@link NormalEquations}: from {@link TripStatistics}, merged
    * across months and threads); returns `this`. Fitting a design through `fit` gives the same
-   * model as fitting its statistics.
+   * model as fitting its trips' statistics, to rounding.
    *
    * @throws Error when the equations hold no rows.
    * @example

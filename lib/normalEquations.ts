@@ -216,7 +216,12 @@ export class NormalEquations {
     return Math.sqrt(this.residualSumOfSquares(model.coef, model.intercept) / this.rows);
   }
 
-  /** XᵀX·w (shifted columns), in column order. */
+  /**
+   * XᵀX·w (of the shifted columns), in column order, from the structured form.
+   *
+   * @example
+   * eq.gramTimes(model.coef); // as Xᵀ(X·coef) over the rows summed
+   */
   gramTimes(w: ArrayLike<number>): Float64Array {
     const p = this.features;
     const out = new Float64Array(p);

@@ -244,7 +244,9 @@ export class TripStatistics {
    * `TripStatistics.fromData` turns back into statistics (exactly).
    *
    * @example
-   * parentPort.postMessage(stats.toData());
+   * const data = stats.toData();
+   * // Move the buffers rather than copy them (they are this call's own copies):
+   * parentPort.postMessage(data, [data.sums.keys.buffer, data.sums.counts.buffer, data.sums.sums.buffer, data.sums.products.buffer]);
    */
   toData(): TripStatisticsData {
     return {
