@@ -9,7 +9,8 @@
  *
  * Two passes over the rows: the first checks the matrix, finds the one-hot columns and the
  * means; the second sums values shifted by those means (with an intercept), so a numeric column
- * with a large mean next to a small spread keeps its digits.
+ * with a large mean next to a small spread keeps its digits. The sums are plain running sums in
+ * row order (never merged, so already deterministic; exact ones cost about three times more).
  */
 import type { CsrMatrix } from './vectorize.js';
 import { LIMBS, addExact, addExactTo } from './exactSum.js';
@@ -115,7 +116,8 @@ export class DesignSums {
       this.shifts.push(center && summary.rows > 0 ? summary.sums[j]! / summary.rows : 0);
     }
     this.yShift = center && summary.rows > 0 ? summary.ySum / summary.rows : 0;
-    this.sums = new GroupedSums(keyWidth(summary, this.numericOf), this.numericColumns.length);
+    // Plain sums: the rows come in one order (fit, fitChunks, fitBatches), never merged.
+    this.sums = new GroupedSums(keyWidth(summary, this.numericOf), this.numericColumns.length, 1024, false);
   }
 
   /**
@@ -149,16 +151,31 @@ export class DesignSums {
       for (let m = 0; m < q; m++) values.fill(-shifts[m]!, m * block, (m + 1) * block);
       for (let r = blockStart; r < blockEnd; r++) {
         const i = r - blockStart;
+        // The row's one-hot columns, in order, are its key (the first two kept in locals: trip
+        // rows have one or two), its numeric entries go to the block's columns.
         let k = 0;
+        let a = -1;
+        let b = -1;
         for (let e = indptr[r]!; e < indptr[r + 1]!; e++) {
           const j = indices[e]!;
           const m = numericOf[j]!;
           if (m >= 0) values[m * block + i] = data[e]! - shifts[m]!;
-          else if (k < width) key[k++] = j;
-          else throw new Error(`regression: row ${r} has more one-hot entries than its batch's widest row allows (${width}); this is a bug`);
+          else {
+            if (k >= width) throw new Error(`regression: row ${r} has more one-hot entries than its batch's widest row allows (${width}); this is a bug`);
+            if (k === 0) a = j;
+            else if (k === 1) b = j;
+            else key[k] = j;
+            k++;
+          }
         }
-        while (k < width) key[k++] = -1;
-        slots[i] = sums.slotOf(key, 0);
+        if (width === 1) slots[i] = sums.slotOf1(a);
+        else if (width === 2) slots[i] = sums.slotOf2(a, b);
+        else {
+          key[0] = a;
+          key[1] = b;
+          while (k < width) key[k++] = -1;
+          slots[i] = sums.slotOf(key, 0);
+        }
         ys[i] = y[r]! - yShift;
       }
       sums.reserve(blockEnd - blockStart);
@@ -202,7 +219,7 @@ export class DesignSums {
       this.numericColumns.push(j);
       this.shifts.push(0);
     }
-    const next = new GroupedSums(width, q, Math.max(16, old.cells));
+    const next = new GroupedSums(width, q, Math.max(16, old.cells), old.exact);
     const key = new Int32Array(width);
     const has = new Uint8Array(demote.length);
     const one = new Float64Array(LIMBS);

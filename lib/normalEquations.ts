@@ -21,7 +21,7 @@
  * `fit`): every entry is an exact sum rounded once, so the equations, and the models solved
  * from them, do not depend on how the rows were split or merged.
  */
-import { addExactTo, exactValue, LIMBS, normalizeExact } from './exactSum.js';
+import { exactValue, LIMBS, normalizeExact } from './exactSum.js';
 import { productAt, type GroupedSums } from './groupedSums.js';
 import { DictVectorizer } from './vectorize.js';
 
@@ -326,16 +326,16 @@ export function normalEquationsFromSums(sums: GroupedSums, mapping: CellColumns)
     if (++added >= 1 << 20) normalizeAll();
     const count = counts[c]!;
     const at = c * stride;
-    addExactTo(yExact, 0, sums.sums, at);
-    for (let a = 0; a < q; a++) addExactTo(denseSumExact, a * LIMBS, sums.sums, at + (1 + kept[a]!) * LIMBS);
+    sums.addSumTo(yExact, 0, sums.sums, at);
+    for (let a = 0; a < q; a++) sums.addSumTo(denseSumExact, a * LIMBS, sums.sums, at + (1 + kept[a]!) * LIMBS);
     const k = mapping.columnsOf(c, columns);
     for (let i = 0; i < k; i++) {
       const j = columns[i]!;
       if (j < 0 || j >= p || isDense[j]) throw new Error(`statistics: cell ${c} maps to column ${j}, not a one-hot column of ${p}`);
       diagonal[j]! += count;
       columnSums[j]! += count;
-      addExactTo(xtyExact, j * LIMBS, sums.sums, at);
-      for (let a = 0; a < q; a++) addExactTo(denseExact, (a * p + j) * LIMBS, sums.sums, at + (1 + kept[a]!) * LIMBS);
+      sums.addSumTo(xtyExact, j * LIMBS, sums.sums, at);
+      for (let a = 0; a < q; a++) sums.addSumTo(denseExact, (a * p + j) * LIMBS, sums.sums, at + (1 + kept[a]!) * LIMBS);
       for (let i2 = i + 1; i2 < k; i2++) {
         const j2 = columns[i2]!;
         const key = j < j2 ? j * p + j2 : j2 * p + j;
@@ -353,11 +353,11 @@ export function normalEquationsFromSums(sums: GroupedSums, mapping: CellColumns)
     const ma = kept[a]!;
     const col = denseColumns[a]!;
     columnSums[col] = exactValue(denseSumExact, a * LIMBS);
-    xty[col] = exactValue(sums.products, (1 + ma) * LIMBS);
+    xty[col] = sums.sumValue(sums.products, (1 + ma) * LIMBS);
     for (let j = 0; j < p; j++) if (!isDense[j]) denseRows[a * p + j] = exactValue(denseExact, (a * p + j) * LIMBS);
     for (let b = 0; b < q; b++) {
       const mb = kept[b]!;
-      const v = exactValue(sums.products, productAt(numeric, Math.min(ma, mb), Math.max(ma, mb)));
+      const v = sums.sumValue(sums.products, productAt(numeric, Math.min(ma, mb), Math.max(ma, mb)));
       denseRows[a * p + denseColumns[b]!] = v;
     }
     diagonal[col] = denseRows[a * p + col]!;
@@ -400,7 +400,7 @@ export function normalEquationsFromSums(sums: GroupedSums, mapping: CellColumns)
     columnSums,
     xty,
     ySum: exactValue(yExact, 0),
-    yy: exactValue(sums.products, 0),
+    yy: sums.sumValue(sums.products, 0),
     shifts,
     yShift: mapping.yShift,
   });
