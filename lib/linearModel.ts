@@ -4,11 +4,11 @@
  * {@link NormalEquations}, predicting `X·coef + intercept`, and the fitted parameters a model
  * file stores.
  *
- * Every fit goes through statistics: the rows are summed into grouped exact sums (see
- * designStatistics), turned into structured normal equations, and solved by the estimator. The
- * sums are exact, so `fit` and `fitChunks` on the same rows give the same model bit for bit;
- * `fitStatistics` on {@link TripStatistics} of the same trips agrees to rounding (about 1e-12:
- * the design path sums numeric columns about their means, trip statistics about zero).
+ * Every fit goes through statistics: the rows are summed per group of one-hot columns (see
+ * designStatistics), turned into structured normal equations, and solved by the estimator.
+ * `fit` and `fitChunks` add the same rows in the same order, so they give the same model bit
+ * for bit; `fitStatistics` on {@link TripStatistics} of the same trips (exact sums, which merge)
+ * agrees to rounding, about 1e-12.
  */
 import { checkShape, DesignSums, summarizeDesign, type DesignSummary } from './designStatistics.js';
 import type { NormalEquations } from './normalEquations.js';

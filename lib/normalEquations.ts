@@ -18,8 +18,8 @@
  * the column sums, as a rank-one correction, without forming a dense matrix.
  *
  * Built from grouped sums ({@link TripStatistics}, or a design matrix through an estimator's
- * `fit`): every entry is an exact sum rounded once, so the equations, and the models solved
- * from them, do not depend on how the rows were split or merged.
+ * `fit`). From TripStatistics every entry is an exact sum rounded once, so the equations, and
+ * the models solved from them, do not depend on how the rows were split or merged.
  */
 import { exactValue, LIMBS, normalizeExact } from './exactSum.js';
 import { productAt, type GroupedSums } from './groupedSums.js';

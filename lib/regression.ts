@@ -2,8 +2,8 @@
  * LinearRegression: ordinary least squares on the sparse one-hot design, giving scikit-learn's
  * answer (the minimum-norm least-squares solution) at full size.
  *
- * The rows are summed into exact grouped statistics (one pass per `fit` pass: see
- * designStatistics and {@link TripStatistics}), which become structured normal equations
+ * The rows are summed per group of one-hot columns (see designStatistics, and
+ * {@link TripStatistics} for trips in one mergeable pass), which become structured normal equations
  * (XᵀX as a diagonal, sparse one-hot blocks and dense numeric rows: see normalEquations), which
  * `solveLeastSquares` solves by eliminating the largest one-hot group first and factoring the
  * small dense remainder by pivoted Cholesky (see solvers). The one-hot design is
