@@ -22,8 +22,9 @@
  *   [−2^31, 2^31) grid units), so equal sums have equal limbs and {@link exactValue} rounds
  *   them to equal doubles.
  *
- * Cost: about 2 roundings per value added; a month's statistics take about 0.1 s more than
- * plain sums, in exchange for results that are bit-identical however the work was split.
+ * Cost: about 2 roundings per value added. Summing a month's 2.9 million trips into cells took
+ * about twice as long as plain running sums (0.35 s against 0.2 s on the busy 2-core machine
+ * this was measured on), for results that are bit-identical however the work was split.
  */
 
 /** Doubles per exact sum. */
