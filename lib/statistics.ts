@@ -23,7 +23,7 @@
  * `toData()` gives plain data (typed arrays and label lists) that `postMessage` copies or
  * transfers to another thread; `TripStatistics.fromData` rebuilds the object there.
  */
-import { categorical, type Categorical } from './columns.js';
+import type { Categorical } from './columns.js';
 import { neededColumns, type FeatureSet, type TripFeatureColumn, type TripFeatureSource } from './features.js';
 import { GroupedSums, type GroupedSumsData } from './groupedSums.js';
 import { normalEquationsFromSums, type NormalEquations } from './normalEquations.js';
@@ -145,7 +145,7 @@ export class TripStatistics {
    */
   add(trips: TripFeatureSource, y: ArrayLike<number>, range: TripRowRange = {}): this {
     if (trips === null || typeof trips !== 'object') throw new TypeError('statistics: expected trip columns (e.g. cleanTrips(...).features)');
-    const zoneColumns = this.zones.map((name) => zoneColumn(trips, name));
+    const zoneColumns = this.zones.map((name) => zoneColumn(trips, name, range));
     const distance = this.numerical.length > 0 ? trips.trip_distance : undefined;
     if (this.numerical.length > 0 && !(distance instanceof Float64Array)) {
       throw new Error('statistics: these trips have no trip_distance column; gather only the zones (columns: [PULocationID, DOLocationID])');
@@ -409,9 +409,24 @@ export class TripStatistics {
   }
 }
 
-function zoneColumn(trips: TripFeatureSource, name: ZoneColumn): Categorical {
+/**
+ * A zone column as a Categorical. Raw zone IDs are their own codes (as `categorical` makes
+ * them), checked and labelled over the rows added only, so adding a month a slice at a time does
+ * not rescan the whole column each time.
+ */
+function zoneColumn(trips: TripFeatureSource, name: ZoneColumn, range: TripRowRange): Categorical {
   const column = trips[name];
-  if (column instanceof Int32Array) return categorical(column);
+  if (column instanceof Int32Array) {
+    const start = Math.max(0, Math.min(column.length, range.start ?? 0));
+    const end = Math.max(start, Math.min(column.length, range.end ?? column.length));
+    let max = -1;
+    for (let i = start; i < end; i++) {
+      const id = column[i]!;
+      if (id < 0 || id >= 1 << 24) throw new RangeError(`statistics: ${name}[${i}] is ${id}; zone IDs are integers from 0 to 2^24 − 1`);
+      if (id > max) max = id;
+    }
+    return { codes: column, labels: Array.from({ length: max + 1 }, (_, id) => String(id)) };
+  }
   if (column && column.codes instanceof Int32Array && Array.isArray(column.labels)) return column;
   throw new Error(`statistics: the trips have no ${name} column (a Categorical or an Int32Array of zone IDs)`);
 }

@@ -209,6 +209,16 @@ describe('TripStatistics', () => {
     );
     const reference = bytesOf(new TripStatistics().add(month.features, month.duration).normalEquations(PAIR_FEATURES));
     expect(bytesOf(asIds.normalEquations(PAIR_FEATURES))).toEqual(reference);
+    // Raw IDs a slice at a time (each slice checked and labelled on its own).
+    const ids = { PULocationID: month.pu, DOLocationID: month.dof, trip_distance: month.features.trip_distance };
+    const sliced = new TripStatistics();
+    for (let start = 0; start < 12000; start += 5000) sliced.add(ids, month.duration, { start, end: Math.min(12000, start + 5000) });
+    expect(bytesOf(sliced.normalEquations(PAIR_FEATURES))).toEqual(reference);
+    const bad = Int32Array.from(month.dof);
+    bad[7001] = -3;
+    expect(() => new TripStatistics().add({ ...ids, DOLocationID: bad }, month.duration, { start: 7000, end: 8000 })).toThrow(
+      /statistics: DOLocationID\[7001\] is -3; zone IDs are integers from 0 to 2\^24 − 1/,
+    );
     expect(bytesOf(shuffled.normalEquations(PAIR_FEATURES))).toEqual(reference);
   });
 
