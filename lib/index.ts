@@ -15,7 +15,17 @@ export * from './frame.js';
 export * from './synthetic.js';
 export * from './features.js';
 export * from './vectorize.js';
+export { LinearModel, type DesignBatch, type DesignMatrix, type EstimatorName, type LinearRegressionParameters } from './linearModel.js';
 export * from './regression.js';
+export * from './ridge.js';
+export * from './lasso.js';
+export * from './estimators.js';
+export { TripStatistics, type TripStatisticsOptions, type TripRowRange, type TripStatisticsData } from './statistics.js';
+export { NormalEquations, type NormalEquationsParts } from './normalEquations.js';
+export {
+  solveLeastSquares, solveLasso, solveMinimumNorm,
+  type LeastSquaresOptions, type LeastSquaresSolution, type LassoSolverOptions, type LassoSolution,
+} from './solvers.js';
 export * from './metrics.js';
 export * from './modelFile.js';
 export * from './jsonRecords.js';

@@ -1,19 +1,25 @@
 /**
- * The model file: the fitted DictVectorizer and LinearRegression saved together, as
- * the course pickles `(dv, lr)` to `models/lin_reg.bin`.
+ * The model file: the fitted DictVectorizer and linear model saved together, as the course
+ * pickles `(dv, lr)` to `models/lin_reg.bin`.
  *
- * A pickle runs code when loaded; this file is plain, versioned JSON that loading
- * validates field by field, and nothing in it is ever executed. Numbers are written
- * by `JSON.stringify`, which prints the shortest decimal that reads back as the same
- * double, so predictions after a round trip are bit-identical.
+ * A pickle runs code when loaded; this file is plain, versioned JSON that loading validates
+ * field by field, and nothing in it is ever executed. Numbers are written by `JSON.stringify`,
+ * which prints the shortest decimal that reads back as the same double, so predictions after a
+ * round trip are bit-identical.
  *
- * Format `taxi-duration/linear-regression`, version 1:
+ * Format `taxi-duration/linear-model`, version 2 (what `saveModel` writes):
  * ```json
  * {
- *   "format": "taxi-duration/linear-regression",
- *   "version": 1,
- *   "vectorizer": { "featureNames": ["DOLocationID=1", "…", "trip_distance"], "separator": "=", "sort": true },
- *   "model": { "coef": [0.12, "…"], "intercept": 24.1, "fitIntercept": true },
+ *   "format": "taxi-duration/linear-model",
+ *   "version": 2,
+ *   "features": { "categorical": ["PU_DO"], "numerical": ["trip_distance"] },
+ *   "vectorizer": { "featureNames": ["PU_DO=1_1", "…", "trip_distance"], "separator": "=", "sort": true },
+ *   "model": {
+ *     "estimator": "Lasso",
+ *     "params": { "alpha": 0.01, "fitIntercept": true, "maxIter": 1000, "tol": 0.0001 },
+ *     "coef": [0, "…", 0.62],
+ *     "intercept": 12.1
+ *   },
  *   "metadata": {
  *     "createdAt": "2026-11-29T23:00:00.000Z", "libraryVersion": "0.1.0",
  *     "training": { "sources": ["…/yellow_tripdata_2024-01.parquet"], "rows": 2898906 },
@@ -22,13 +28,24 @@
  *   }
  * }
  * ```
- * `coef[i]` belongs to `featureNames[i]`. Unknown extra metadata fields are kept.
+ * - `features` is the feature set (the course's `categorical` and `numerical` lists) that turns
+ *   trips into the vectorizer's input (see features.ts); every feature name must come from it.
+ * - `model.estimator` is `LinearRegression`, `Ridge` or `Lasso`; `model.params` are its options
+ *   with scikit-learn's meaning (`get_params()`, camelCase): `fitIntercept` for all,
+ *   `alpha` for Ridge and Lasso, `maxIter` and `tol` for Lasso. `coef[i]` belongs to
+ *   `featureNames[i]`.
+ * - Unknown extra metadata fields are kept.
+ *
+ * Version 1 (`taxi-duration/linear-regression`, still read): no `features` (the metadata's
+ * `categorical` / `numerical` lists, else the course's), and `model` is
+ * `{ "coef": […], "intercept": …, "fitIntercept": true }`, a LinearRegression.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { featureSetOf, type FeatureSet } from './features.js';
+import { checkFeatureSet, featureSetOf, formatFeatureSet, type FeatureSet } from './features.js';
+import { checkEstimatorOptions, ESTIMATOR_OPTIONS, restoreEstimator } from './estimators.js';
+import { LinearModel, type EstimatorName } from './linearModel.js';
 import { writeFileAtomic } from './output.js';
 import { libraryVersion } from './project.js';
-import { LinearRegression } from './regression.js';
 import { compareCodePoints, DictVectorizer } from './vectorize.js';
 
 /**
@@ -37,14 +54,16 @@ import { compareCodePoints, DictVectorizer } from './vectorize.js';
  * @example
  * JSON.parse(readFileSync('models/lin_reg.json', 'utf8')).format === MODEL_FORMAT; // true
  */
-export const MODEL_FORMAT = 'taxi-duration/linear-regression';
+export const MODEL_FORMAT = 'taxi-duration/linear-model';
+/** The format name of version 1 files (a LinearRegression only), which `loadModel` still reads. */
+const MODEL_FORMAT_V1 = 'taxi-duration/linear-regression';
 /**
  * The newest model file version this library writes and reads; `loadModel` refuses newer ones.
  *
  * @example
  * JSON.parse(readFileSync('models/lin_reg.json', 'utf8')).version <= MODEL_FORMAT_VERSION; // true
  */
-export const MODEL_FORMAT_VERSION = 1;
+export const MODEL_FORMAT_VERSION = 2;
 /**
  * Where the CLI and notebooks keep the model by default (relative to the project root).
  *
@@ -84,14 +103,14 @@ export interface ModelMetadata {
 export interface SavedModel {
   /** The fitted vectorizer (its feature names are the model's columns). */
   vectorizer: DictVectorizer;
-  /** The fitted regression. */
-  model: LinearRegression;
+  /** The fitted model: a LinearRegression, Ridge or Lasso. */
+  model: LinearModel;
   /** How it was made. */
   metadata: ModelMetadata;
   /**
    * Which trip columns the model's features come from (the course's `categorical` and
    * `numerical` lists). `saveModel` records it (default: the metadata's lists, else the
-   * course's); `loadModel` always returns it.
+   * course's) and checks that every feature name comes from it; `loadModel` always returns it.
    */
   features?: FeatureSet;
 }
@@ -177,8 +196,9 @@ export async function loadModel(path: string): Promise<LoadedModel> {
 interface ModelDocument {
   format: string;
   version: number;
+  features: { categorical: string[]; numerical: string[] };
   vectorizer: { featureNames: string[]; separator: string; sort: boolean };
-  model: { coef: number[]; intercept: number; fitIntercept: boolean };
+  model: { estimator: EstimatorName; params: Record<string, number | boolean>; coef: number[]; intercept: number };
   metadata: ModelMetadata;
 }
 
@@ -186,18 +206,19 @@ function toDocument({ vectorizer, model, metadata, features }: SavedModel): Mode
   if (!(vectorizer instanceof DictVectorizer) || !vectorizer.fitted) {
     throw new Error('modelFile: the vectorizer is not a fitted DictVectorizer; fit it before saving');
   }
-  if (!(model instanceof LinearRegression) || !model.fitted) {
-    throw new Error('modelFile: the model is not a fitted LinearRegression; fit it before saving');
+  if (!(model instanceof LinearModel) || !model.fitted) {
+    throw new Error('modelFile: the model is not a fitted LinearRegression, Ridge or Lasso; fit it before saving');
   }
-  const { coef, intercept, fitIntercept } = model.parameters;
+  const set = features ?? featureSetOf(metadata);
+  const { coef, intercept } = model.parameters;
   return {
     format: MODEL_FORMAT,
     version: MODEL_FORMAT_VERSION,
+    features: { categorical: [...set.categorical], numerical: [...set.numerical] },
     vectorizer: { featureNames: vectorizer.getFeatureNamesOut(), separator: vectorizer.separator, sort: vectorizer.sort },
-    model: { coef: Array.from(coef), intercept, fitIntercept },
+    model: { estimator: model.estimator, params: model.getParams(), coef: Array.from(coef), intercept },
     metadata: {
       ...metadata,
-      ...(features !== undefined ? { categorical: [...features.categorical], numerical: [...features.numerical] } : {}),
       createdAt: metadata.createdAt ?? new Date().toISOString(),
       libraryVersion: metadata.libraryVersion ?? libraryVersion(),
     },
@@ -218,15 +239,19 @@ function fromDocument(document: unknown, path: string): LoadedModel {
     throw new Error(`modelFile: ${path}: ${problem}`);
   };
   if (!isObject(document)) return fail('expected a JSON object at the top level');
-  if (document.format !== MODEL_FORMAT) {
+  const version = document.version;
+  if (document.format !== MODEL_FORMAT && document.format !== MODEL_FORMAT_V1) {
     return fail(`format is ${JSON.stringify(document.format)}, expected "${MODEL_FORMAT}"; this is not a taxi-duration model file`);
   }
-  const version = document.version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
     return fail(`version is ${JSON.stringify(version)}, expected a positive integer`);
   }
   if (version > MODEL_FORMAT_VERSION) {
     return fail(`version ${version} is newer than this library reads (${MODEL_FORMAT_VERSION}); upgrade taxi-duration (${libraryVersion()})`);
+  }
+  const v1 = document.format === MODEL_FORMAT_V1;
+  if (v1 !== (version === 1)) {
+    return fail(`format "${String(document.format)}" has no version ${version} (version 1 is "${MODEL_FORMAT_V1}", version 2 "${MODEL_FORMAT}"); the file was edited or corrupted`);
   }
   const vec = document.vectorizer;
   if (!isObject(vec)) return fail('"vectorizer" is missing or not an object');
@@ -261,7 +286,21 @@ function fromDocument(document: unknown, path: string): LoadedModel {
   if (typeof mod.intercept !== 'number' || !Number.isFinite(mod.intercept)) {
     return fail(`model.intercept is ${show(mod.intercept)}, expected a finite number`);
   }
-  if (typeof mod.fitIntercept !== 'boolean') return fail('model.fitIntercept must be true or false');
+  // Version 1 held a LinearRegression with fitIntercept beside coef; version 2 names the
+  // estimator and keeps its options in params.
+  const estimator = v1 ? 'LinearRegression' : mod.estimator;
+  if (typeof estimator !== 'string' || !Object.hasOwn(ESTIMATOR_OPTIONS, estimator)) {
+    return fail(`model.estimator is ${JSON.stringify(estimator)}, expected one of ${Object.keys(ESTIMATOR_OPTIONS).join(', ')}`);
+  }
+  const params = v1 ? { fitIntercept: mod.fitIntercept } : mod.params;
+  if (!isObject(params)) return fail('model.params must be an object of the estimator\'s options');
+  try {
+    checkEstimatorOptions(estimator as EstimatorName, params);
+  } catch (error) {
+    return fail(`${v1 ? 'model' : 'model.params'}: ${(error as Error).message}`);
+  }
+  const where = v1 ? 'model.fitIntercept' : 'model.params.fitIntercept';
+  if (typeof params.fitIntercept !== 'boolean') return fail(`${where} must be true or false`);
   const metadata = document.metadata ?? {};
   if (!isObject(metadata)) return fail('"metadata" must be an object');
   for (const key of ['training', 'validation'] as const) {
@@ -279,19 +318,65 @@ function fromDocument(document: unknown, path: string): LoadedModel {
       if (typeof value !== 'number' || !Number.isFinite(value)) fail(`metadata.metrics.${name} is ${show(value)}, expected a finite number`);
     }
   }
+  const features = v1 ? featuresOfMetadata(metadata, fail) : featuresOfDocument(document.features, metadata, fail);
+  checkNamesMatchFeatures(names as string[], vec.separator, features, fail);
   let vectorizer: DictVectorizer;
-  let model: LinearRegression;
+  let model: LinearModel;
   try {
     vectorizer = DictVectorizer.fromFeatureNames(names as string[], { separator: vec.separator, sort: vec.sort });
-    model = LinearRegression.fromParameters({ coef: coef as number[], intercept: mod.intercept, fitIntercept: mod.fitIntercept });
   } catch (error) {
     return fail((error as Error).message);
   }
-  let features: FeatureSet;
   try {
-    features = featureSetOf(metadata);
+    model = restoreEstimator(estimator, params, { coef: coef as number[], intercept: mod.intercept, fitIntercept: params.fitIntercept });
+  } catch (error) {
+    return fail(`${v1 ? 'model' : 'model.params'}: ${(error as Error).message}`);
+  }
+  return { vectorizer, model, metadata: metadata as ModelMetadata, features };
+}
+
+/** Version 1: the metadata's lists, else the course's. */
+function featuresOfMetadata(metadata: Record<string, unknown>, fail: (problem: string) => never): FeatureSet {
+  try {
+    return featureSetOf(metadata);
   } catch (error) {
     return fail(`metadata.categorical / metadata.numerical: ${(error as Error).message}`);
   }
-  return { vectorizer, model, metadata: metadata as ModelMetadata, features };
+}
+
+/** Version 2: the document's `features`, which metadata lists (if any) must agree with. */
+function featuresOfDocument(value: unknown, metadata: Record<string, unknown>, fail: (problem: string) => never): FeatureSet {
+  if (!isObject(value) || !Array.isArray(value.categorical) || !Array.isArray(value.numerical)) {
+    return fail('"features" must be { "categorical": [...], "numerical": [...] }');
+  }
+  if (![...value.categorical, ...value.numerical].every((n) => typeof n === 'string')) return fail('features lists must hold strings');
+  let features: FeatureSet;
+  try {
+    features = checkFeatureSet({ categorical: value.categorical as string[], numerical: value.numerical as string[] });
+  } catch (error) {
+    return fail(`features: ${(error as Error).message}`);
+  }
+  if (metadata.categorical !== undefined || metadata.numerical !== undefined) {
+    const recorded = featuresOfMetadata(metadata, fail);
+    if (formatFeatureSet(recorded) !== formatFeatureSet(features)) {
+      return fail(`metadata.categorical / metadata.numerical say ${formatFeatureSet(recorded)} but features say ${formatFeatureSet(features)}; save with one feature set`);
+    }
+  }
+  return features;
+}
+
+/**
+ * Every feature name must come from the feature set (`PU_DO=…` needs `PU_DO`, `trip_distance`
+ * needs `trip_distance`): otherwise `predict` would build records the vectorizer ignores and
+ * silently predict the intercept.
+ */
+function checkNamesMatchFeatures(names: string[], separator: string, features: FeatureSet, fail: (problem: string) => never): void {
+  const numerical = new Set<string>(features.numerical);
+  const prefixes = features.categorical.map((c) => c + separator);
+  names.forEach((name, i) => {
+    if (numerical.has(name) || prefixes.some((prefix) => name.startsWith(prefix))) return;
+    fail(
+      `vectorizer.featureNames[${i}] is ${JSON.stringify(name)}, which the feature set ${formatFeatureSet(features)} does not give; save the model with the feature set it was trained on`,
+    );
+  });
 }

@@ -3,22 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  COURSE_FEATURES,
   DictVectorizer,
+  Lasso,
   LinearRegression,
   MODEL_FORMAT,
+  PAIR_FEATURES,
+  Ridge,
   categorical,
+  featureColumns,
   loadModel,
   saveModel,
   type Columns,
+  type FeatureSet,
+  type LinearModel,
 } from '../lib/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 16807) % 2147483647;
-    return s / 2147483647;
-  };
-}
+import { rng } from './designs.js';
 
 function features(n: number, seed: number): { columns: Columns; y: Float64Array } {
   const r = rng(seed);
@@ -27,6 +27,11 @@ function features(n: number, seed: number): { columns: Columns; y: Float64Array 
   const dist = Float64Array.from({ length: n }, () => r() * 12);
   const y = Float64Array.from({ length: n }, (_, i) => 3 + 2.7 * dist[i]! + (pu[i]! % 5) + r() * 3);
   return { columns: { PULocationID: categorical(pu), DOLocationID: categorical(dof), trip_distance: dist }, y };
+}
+
+/** The same rows as `features`, as the columns of a feature set. */
+function features_(n: number, seed: number, set: FeatureSet): Columns {
+  return featureColumns(features(n, seed).columns as never, set);
 }
 
 let dir: string;
@@ -66,12 +71,59 @@ describe('saveModel / loadModel', () => {
     expect(loaded.metadata.libraryVersion).toBe(pkg.version);
     const document = JSON.parse(await readFile(path, 'utf8'));
     expect(document.format).toBe(MODEL_FORMAT);
-    expect(document.version).toBe(1);
+    expect(document.version).toBe(2);
+    expect(document.features).toEqual({ categorical: ['PULocationID', 'DOLocationID'], numerical: ['trip_distance'] });
+    expect(document.model.estimator).toBe('LinearRegression');
+    expect(document.model.params).toEqual({ fitIntercept: true });
+    expect(loaded.model).toBeInstanceOf(LinearRegression);
+    expect(loaded.features).toEqual(COURSE_FEATURES);
+  });
+
+  it.each([
+    ['LinearRegression', COURSE_FEATURES, () => new LinearRegression({ fitIntercept: false })],
+    ['Ridge', PAIR_FEATURES, () => new Ridge({ alpha: 2.5 })],
+    ['Lasso', PAIR_FEATURES, () => new Lasso({ alpha: 0.01, maxIter: 500, tol: 1e-6 })],
+    ['Lasso', COURSE_FEATURES, () => new Lasso({ alpha: 0.3, fitIntercept: false })],
+  ] as [string, FeatureSet, () => LinearModel][])('round-trips a %s on %j: estimator, options, features, bit-identical predictions', async (name, features, make) => {
+    const dv = new DictVectorizer();
+    const fitted = make().fit(dv.fitTransform(featureColumns(train.columns as never, features)), train.y);
+    const path = join(dir, `${name}.json`);
+    await saveModel(path, { vectorizer: dv, model: fitted, metadata: {}, features });
+    const loaded = await loadModel(path);
+    expect(loaded.model.estimator).toBe(name);
+    expect(loaded.model).toBeInstanceOf(fitted.constructor);
+    expect(loaded.model.getParams()).toEqual(fitted.getParams());
+    expect(loaded.features).toEqual(features);
+    const other = features_(3000, 2, features);
+    const before = fitted.predict(dv.transform(other));
+    const after = loaded.model.predict(loaded.vectorizer.transform(other));
+    expect(Buffer.from(after.buffer)).toEqual(Buffer.from(before.buffer));
+  });
+
+  it('still reads version 1 files (taxi-duration/linear-regression), as a LinearRegression', async () => {
+    const names = vectorizer.getFeatureNamesOut();
+    const v1 = {
+      format: 'taxi-duration/linear-regression',
+      version: 1,
+      vectorizer: { featureNames: names, separator: '=', sort: true },
+      model: { coef: Array.from(model.coef), intercept: model.intercept, fitIntercept: true },
+      metadata: { createdAt: '2026-11-01T00:00:00.000Z', categorical: ['PULocationID', 'DOLocationID'], numerical: ['trip_distance'] },
+    };
+    const path = join(dir, 'v1.json');
+    await writeFile(path, JSON.stringify(v1));
+    const loaded = await loadModel(path);
+    expect(loaded.model).toBeInstanceOf(LinearRegression);
+    expect(loaded.features).toEqual(COURSE_FEATURES);
+    const X = vectorizer.transform(train.columns);
+    expect(Buffer.from(loaded.model.predict(X).buffer)).toEqual(Buffer.from(model.predict(X).buffer));
+    // Without the metadata lists, a version 1 file holds the course's features.
+    await writeFile(path, JSON.stringify({ ...v1, metadata: {} }));
+    expect((await loadModel(path)).features).toEqual(COURSE_FEATURES);
   });
 
   it('writes doubles that read back exactly (awkward values)', async () => {
     const coef = [0.1 + 0.2, 1 / 3, -5e-324, 1.7976931348623157e308, 2 ** -1074 * 3, -0, 123456789.12345679];
-    const names = coef.map((_, i) => `f${i}`);
+    const names = [...coef.slice(1).map((_, i) => `PULocationID=${i + 10}`), 'trip_distance'];
     const m = LinearRegression.fromParameters({ coef, intercept: Math.PI, fitIntercept: true });
     const path = join(dir, 'awkward.json');
     await saveModel(path, { vectorizer: DictVectorizer.fromFeatureNames(names), model: m, metadata: {} });
@@ -86,10 +138,12 @@ describe('saveModel / loadModel', () => {
     await saveModel(path, { vectorizer, model, metadata: {} });
     const good = await readFile(path, 'utf8');
     await expect(saveModel(path, { vectorizer, model: new LinearRegression(), metadata: {} })).rejects.toThrow(
-      /modelFile: the model is not a fitted LinearRegression/,
+      /modelFile: the model is not a fitted LinearRegression, Ridge or Lasso/,
     );
+    // A model trained on the pairs saved as if on the zones is refused: predict would ignore every feature.
+    await expect(saveModel(path, { vectorizer, model, metadata: {}, features: PAIR_FEATURES })).rejects.toThrow(/which the feature set PU_DO,trip_distance does not give/);
     await expect(saveModel(path, { vectorizer, model, metadata: { metrics: { rmse: NaN } } })).rejects.toThrow(/metadata.metrics.rmse is null/);
-    const mismatched = DictVectorizer.fromFeatureNames(['a', 'b']);
+    const mismatched = DictVectorizer.fromFeatureNames(['PULocationID=1', 'trip_distance']);
     await expect(saveModel(path, { vectorizer: mismatched, model, metadata: {} })).rejects.toThrow(/model.coef has \d+ values but vectorizer.featureNames has 2/);
     expect(await readFile(path, 'utf8')).toBe(good);
     // A rename that fails (the target is a non-empty directory) cleans up its temporary file.
@@ -116,8 +170,25 @@ describe('saveModel / loadModel', () => {
       ['not JSON', () => 'PK\u0003\u0004 pickle?', /is not valid JSON \(corrupt or truncated\?\)/],
       ['a truncated file', () => JSON.stringify(good).slice(0, 500), /is not valid JSON \(corrupt or truncated\?\)/],
       ['a JSON array', () => '[1, 2]', /expected a JSON object at the top level/],
-      ['another format', () => variant((d) => (d.format = 'sklearn-pickle')), /format is "sklearn-pickle", expected "taxi-duration\/linear-regression"/],
-      ['a future version', () => variant((d) => (d.version = 2)), /version 2 is newer than this library reads \(1\); upgrade taxi-duration/],
+      ['another format', () => variant((d) => (d.format = 'sklearn-pickle')), /format is "sklearn-pickle", expected "taxi-duration\/linear-model"/],
+      ['a future version', () => variant((d) => (d.version = 3)), /version 3 is newer than this library reads \(2\); upgrade taxi-duration/],
+      ['version 1 under the version 2 format name', () => variant((d) => (d.version = 1)), /format "taxi-duration\/linear-model" has no version 1/],
+      ['an unknown estimator', () => variant((d) => (d.model.estimator = 'SGDRegressor')), /model.estimator is "SGDRegressor", expected one of LinearRegression, Ridge, Lasso/],
+      ['an option the estimator does not have', () => variant((d) => (d.model.params.alpha = 1)), /model.params: regression: alpha is not an option of LinearRegression \(its options: fitIntercept\)/],
+      ['an option of the wrong type', () => variant((d) => (d.model.params.fitIntercept = 'yes')), /model.params: regression: LinearRegression's fitIntercept is "yes", expected true or false/],
+      ['a missing fitIntercept', () => variant((d) => delete d.model.params.fitIntercept), /model.params.fitIntercept must be true or false/],
+      ['a negative alpha', () => variant((d) => {
+        d.model.estimator = 'Ridge';
+        d.model.params.alpha = -1;
+      }), /model.params: regression: alpha must be a finite number ≥ 0, got -1/],
+      ['a fractional maxIter', () => variant((d) => {
+        d.model.estimator = 'Lasso';
+        d.model.params.maxIter = 2.5;
+      }), /model.params: regression: maxIter must be an integer ≥ 1, got 2.5/],
+      ['an unknown feature', () => variant((d) => (d.features.categorical = ['PU_DO', 'payment_type'])), /features: features: unknown categorical feature "payment_type"/],
+      ['no features', () => variant((d) => delete d.features), /"features" must be \{ "categorical": \[...\], "numerical": \[...\] \}/],
+      ['feature names the feature set does not give', () => variant((d) => (d.features = { categorical: ['PU_DO'], numerical: ['trip_distance'] })), /vectorizer.featureNames\[0\] is "DOLocationID=\d+", which the feature set PU_DO,trip_distance does not give/],
+      ['metadata lists that disagree with features', () => variant((d) => Object.assign(d.metadata, { categorical: ['PU_DO'], numerical: ['trip_distance'] })), /metadata.categorical \/ metadata.numerical say PU_DO,trip_distance but features say PULocationID,DOLocationID,trip_distance/],
       ['a version as a string', () => variant((d) => (d.version = '1')), /version is "1", expected a positive integer/],
       ['fewer coefficients than features', () => variant((d) => d.model.coef.pop()), /model.coef has \d+ values but vectorizer.featureNames has \d+; the file is inconsistent/],
       ['a non-finite coefficient (null in JSON)', () => variant((d) => (d.model.coef[3] = null)), /model.coef\[3\] is null, expected a finite number/],
@@ -143,10 +214,11 @@ describe('saveModel / loadModel', () => {
     it('accepts names in any order when sort is false', async () => {
       const path = join(dir, 'unsorted.json');
       const m = LinearRegression.fromParameters({ coef: [1, 2], intercept: 0.5, fitIntercept: true });
-      await saveModel(path, { vectorizer: DictVectorizer.fromFeatureNames(['b', 'a'], { sort: false }), model: m, metadata: {} });
-      expect((await loadModel(path)).vectorizer.getFeatureNamesOut()).toEqual(['b', 'a']);
+      const unsorted = ['trip_distance', 'PULocationID=1'];
+      await saveModel(path, { vectorizer: DictVectorizer.fromFeatureNames(unsorted, { sort: false }), model: m, metadata: {} });
+      expect((await loadModel(path)).vectorizer.getFeatureNamesOut()).toEqual(unsorted);
       // The same names with sort: true are refused on save too (saving checks what loading checks).
-      await expect(saveModel(path, { vectorizer: DictVectorizer.fromFeatureNames(['b', 'a']), model: m, metadata: {} })).rejects.toThrow(
+      await expect(saveModel(path, { vectorizer: DictVectorizer.fromFeatureNames(unsorted), model: m, metadata: {} })).rejects.toThrow(
         /feature names are not sorted/,
       );
     });

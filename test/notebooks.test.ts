@@ -27,7 +27,7 @@ const load = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'))
 
 describe('notebooks/', () => {
   it('has the course notebooks', () => {
-    expect(files).toEqual(['01-environment.ipynb', '02-duration-prediction.ipynb', '03-mlops-maturity.ipynb']);
+    expect(files).toEqual(['01-environment.ipynb', '02-duration-prediction.ipynb', '03-mlops-maturity.ipynb', '04-experiments.ipynb']);
   });
 
   describe.each(files)('%s', (file) => {

@@ -5,7 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DictVectorizer, LinearRegression, cleanTrips, readTrips, rootMeanSquaredError, type CleanTrips } from '../lib/index.js';
+import {
+  DictVectorizer, Lasso, LinearRegression, PAIR_FEATURES, Ridge, TripStatistics, COURSE_FEATURES, cleanTrips, featureColumns, readTrips,
+  rootMeanSquaredError, type CleanTrips, type CsrMatrix, type FeatureSet, type LinearModel,
+} from '../lib/index.js';
 
 interface SplitGolden {
   file: string;
@@ -17,6 +20,22 @@ interface SplitGolden {
   tripDistanceMax: number;
   unseenRows?: number;
 }
+interface PenalizedGolden {
+  alpha: number;
+  intercept: number;
+  rmseTrain: number;
+  rmseValidation: number;
+  coef?: number[];
+  tol?: number;
+  nonzero?: number[];
+  coefNonzero?: number[];
+}
+interface LeastSquaresGolden {
+  intercept: number;
+  coef: number[];
+  rmseTrain: number;
+  rmseValidation: number;
+}
 interface Golden {
   design: string;
   train: SplitGolden;
@@ -24,6 +43,11 @@ interface Golden {
   featureNames: string[];
   exact: { rank: number; intercept: number; coef: number[]; rmseTrain: number; rmseValidation: number };
   courseDefault: { intercept: number; rmseTrain: number; rmseValidation: number };
+  ridge: PenalizedGolden;
+  lasso: PenalizedGolden;
+  courseDefaultRidge: { rmseTrain: number; rmseValidation: number };
+  courseDefaultLasso: { rmseTrain: number; rmseValidation: number };
+  pairs: { featureNames: string[]; exact: LeastSquaresGolden; ridge: PenalizedGolden; lasso: PenalizedGolden };
   samples: {
     split: 'train' | 'validation';
     row: number;
@@ -124,5 +148,86 @@ describe('the parity designs cover what they claim', () => {
     const golden = load('unseen');
     expect(golden.validation.unseenRows).toBeGreaterThan(100);
     expect(golden.samples.filter((s) => s.split === 'validation').length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+/** The largest difference of two coefficient vectors, relative to the largest coefficient. */
+function coefDifference(ours: ArrayLike<number>, theirs: readonly number[]): number {
+  const scale = Math.max(...theirs.map(Math.abs));
+  let worst = 0;
+  theirs.forEach((c, j) => (worst = Math.max(worst, Math.abs(ours[j]! - c) / scale)));
+  return worst;
+}
+
+/** The parity numbers of one model against its golden: RMSEs, intercept, coefficients or zeros. */
+function expectParity(model: LinearModel, golden: PenalizedGolden | LeastSquaresGolden, X: CsrMatrix, Xval: CsrMatrix, train: CleanTrips, validation: CleanTrips): void {
+  expect(relativeDiff(rootMeanSquaredError(train.duration, model.predict(X)), golden.rmseTrain)).toBeLessThan(1e-6);
+  expect(relativeDiff(rootMeanSquaredError(validation.duration, model.predict(Xval)), golden.rmseValidation)).toBeLessThan(1e-6);
+  if ('nonzero' in golden && golden.nonzero !== undefined) {
+    // Lasso: the same coefficients are exactly zero; the others agree as the solutions do.
+    const nonzero = [...model.coef.keys()].filter((j) => model.coef[j] !== 0);
+    expect(nonzero).toEqual(golden.nonzero);
+    const full = new Array<number>(model.coef.length).fill(0);
+    golden.nonzero.forEach((j, i) => (full[j] = golden.coefNonzero![i]!));
+    expect(coefDifference(model.coef, full)).toBeLessThan(1e-6);
+  } else {
+    expect(coefDifference(model.coef, golden.coef!)).toBeLessThan(1e-6);
+    expect(relativeDiff(model.intercept, golden.intercept)).toBeLessThan(1e-6);
+  }
+}
+
+describe.each(['base', 'outliers', 'unseen'])('parity with scikit-learn, Ridge, Lasso and PU_DO: %s', (design) => {
+  const golden = load(design);
+  let train: CleanTrips;
+  let validation: CleanTrips;
+  const design_ = (features: FeatureSet): { X: CsrMatrix; Xval: CsrMatrix; names: string[] } => {
+    const dv = new DictVectorizer();
+    const X = dv.fitTransform(featureColumns(train.features, features));
+    return { X, Xval: dv.transform(featureColumns(validation.features, features)), names: dv.getFeatureNamesOut() };
+  };
+  const lasso = (): Lasso => new Lasso({ alpha: golden.lasso.alpha, tol: golden.lasso.tol!, maxIter: 1_000_000 });
+
+  it('fits Ridge() and Lasso(0.01) as scikit-learn does on the course features', async () => {
+    train = await clean(golden.train.file);
+    validation = await clean(golden.validation.file);
+    const { X, Xval } = design_(COURSE_FEATURES);
+    expectParity(new Ridge({ alpha: golden.ridge.alpha }).fit(X, train.duration), golden.ridge, X, Xval, train, validation);
+    const fitted = lasso().fit(X, train.duration);
+    expect(fitted.converged).toBe(true);
+    expectParity(fitted, golden.lasso, X, Xval, train, validation);
+    // The course's default tolerances stop short; the exact answers are never worse on the training month.
+    expect(golden.ridge.rmseTrain).toBeLessThanOrEqual(golden.courseDefaultRidge.rmseTrain * (1 + 1e-12));
+  });
+
+  it('builds the PU_DO feature and fits LinearRegression, Ridge and Lasso on it as scikit-learn does', () => {
+    const { X, Xval, names } = design_(PAIR_FEATURES);
+    expect(names).toEqual(golden.pairs.featureNames);
+    expectParity(new LinearRegression().fit(X, train.duration), golden.pairs.exact, X, Xval, train, validation);
+    expectParity(new Ridge({ alpha: golden.pairs.ridge.alpha }).fit(X, train.duration), golden.pairs.ridge, X, Xval, train, validation);
+    expectParity(lasso().fit(X, train.duration), golden.pairs.lasso, X, Xval, train, validation);
+  });
+
+  it('gives the same answers from one pass of trip statistics, for both feature sets', () => {
+    const stats = new TripStatistics().add(train.features, train.duration);
+    for (const [features, names, goldens] of [
+      [COURSE_FEATURES, golden.featureNames, { exact: { ...golden.exact }, ridge: golden.ridge, lasso: golden.lasso }],
+      [PAIR_FEATURES, golden.pairs.featureNames, golden.pairs],
+    ] as const) {
+      const eq = stats.normalEquations(features);
+      expect(eq.featureNames).toEqual(names);
+      const dv = eq.vectorizer();
+      const X = dv.transform(featureColumns(train.features, features));
+      const Xval = dv.transform(featureColumns(validation.features, features));
+      const models = [
+        [new LinearRegression().fitStatistics(eq), goldens.exact],
+        [new Ridge({ alpha: goldens.ridge.alpha }).fitStatistics(eq), goldens.ridge],
+        [lasso().fitStatistics(eq), goldens.lasso],
+      ] as const;
+      for (const [model, g] of models) {
+        expectParity(model, g, X, Xval, train, validation);
+        // The training RMSE straight from the statistics.
+        expect(relativeDiff(eq.rootMeanSquaredError(model), g.rmseTrain)).toBeLessThan(1e-6);
+      }
+    }
   });
 });

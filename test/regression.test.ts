@@ -1,35 +1,8 @@
 import { Matrix, pseudoInverse } from 'ml-matrix';
 import { MultivariateLinearRegression, SimpleLinearRegression } from 'ml-regression';
 import { describe, expect, it } from 'vitest';
-import { DictVectorizer, LinearRegression, categorical, solveMinimumNorm, type CsrMatrix } from '../lib/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 16807) % 2147483647;
-    return s / 2147483647;
-  };
-}
-
-/** Trip-like one-hot design: PU, DO zones and a distance, with y from known effects plus noise. */
-function tripDesign(n: number, seed: number, options: { outliers?: number; zones?: number } = {}) {
-  const r = rng(seed);
-  const zones = options.zones ?? 25;
-  const pu = Int32Array.from({ length: n }, () => 1 + Math.floor(zones * r() * r()));
-  const dof = Int32Array.from({ length: n }, () => 1 + Math.floor(zones * r()));
-  const outlierEvery = options.outliers ?? 0;
-  const dist = Float64Array.from({ length: n }, (_, i) => (outlierEvery && i % outlierEvery === 0 ? 1000 + r() * 299000 : r() * 15));
-  const y = Float64Array.from({ length: n }, (_, i) => 4 + 3 * Math.min(dist[i]!, 20) + 0.3 * pu[i]! - 0.2 * dof[i]! + 4 * r());
-  const dv = new DictVectorizer();
-  const X = dv.fitTransform({ PULocationID: categorical(pu), DOLocationID: categorical(dof), trip_distance: dist });
-  return { X, y, dv };
-}
-
-function toDense(X: CsrMatrix): Matrix {
-  const m = new Matrix(X.rows, X.cols);
-  for (let i = 0; i < X.rows; i++) for (let k = X.indptr[i]!; k < X.indptr[i + 1]!; k++) m.set(i, X.indices[k]!, X.data[k]!);
-  return m;
-}
+import { DictVectorizer, LinearRegression, PAIR_FEATURES, categorical, featureColumns, solveMinimumNorm, type CsrMatrix } from '../lib/index.js';
+import { rng, toDense, tripDesign } from './designs.js';
 
 /** Xcᵀ(yc − Xc·coef) relative to ‖Xcᵀ yc‖: zero at any least-squares solution. */
 function relativeGradient(X: CsrMatrix, y: Float64Array, model: LinearRegression): number {
@@ -102,6 +75,27 @@ describe('LinearRegression', () => {
       const sum = names.reduce((s, name, j) => (name.startsWith(group) ? s + model.coef[j]! : s), 0);
       expect(Math.abs(sum)).toBeLessThan(1e-9);
     }
+  });
+
+  it('solves the PU_DO design (thousands of one-hot columns) by elimination: least squares, minimum norm', () => {
+    const r = rng(41);
+    const n = 40000;
+    const pu = Int32Array.from({ length: n }, () => 1 + Math.floor(90 * r()));
+    const dof = Int32Array.from({ length: n }, () => 1 + Math.floor(90 * r()));
+    const dist = Float64Array.from({ length: n }, (_, i) => (i % 503 === 0 ? 250000 : r() * 20));
+    const y = Float64Array.from({ length: n }, (_, i) => 3 + 2 * Math.min(dist[i]!, 30) + ((pu[i]! * dof[i]!) % 13) + r());
+    const dv = new DictVectorizer();
+    const X = dv.fitTransform(featureColumns({ PULocationID: categorical(pu), DOLocationID: categorical(dof), trip_distance: dist }, PAIR_FEATURES));
+    expect(X.cols).toBeGreaterThan(5000); // a dense XᵀX would be 200 MB here, 7 GB on a real month
+    const model = new LinearRegression().fit(X, y);
+    // The pair columns sum to the intercept's column: one null direction.
+    expect(model.rank).toBe(X.cols - 1);
+    expect(relativeGradient(X, y, model)).toBeLessThan(1e-10);
+    // Minimum norm: orthogonal to the null direction, so the pair coefficients sum to zero.
+    const names = dv.getFeatureNamesOut();
+    const scale = Math.max(...Array.from(model.coef, Math.abs));
+    const pairSum = names.reduce((s, name, j) => (name.startsWith('PU_DO=') ? s + model.coef[j]! : s), 0);
+    expect(Math.abs(pairSum)).toBeLessThan(1e-9 * scale * names.length);
   });
 
   it('centres a numeric column with a huge mean without losing its digits', () => {
