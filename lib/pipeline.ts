@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type { CleanStats } from './clean.js';
 import { OptionError, redactUrl } from './errors.js';
 import { rootMeanSquaredError } from './metrics.js';
-import { parquetCreatedBy } from './read.js';
+import { isGeneratedFile } from './generated.js';
 import { modelFileText, type ModelMetadata } from './modelFile.js';
 import { commitFiles, lockOutput, makeDir, resolveOutputPath, stageFile, type OutputLock, type StagedFile } from './output.js';
 import { chunkBuffers, JOB_KIND, predictInChunks, readAndClean, SCORE_CHUNK_ROWS, type ModelMessage, type MonthJob, type WorkerMessage } from './pipelineWorker.js';
@@ -191,8 +191,6 @@ export const SYNTHETIC_NOTE =
   'SYNTHETIC DATA: generated TLC-shaped trips, not real NYC taxi data; these numbers say nothing about real trips.';
 
 const MONTH = /^(\d{4})-(\d{2})$/;
-/** The `created_by` that lib/synthetic.ts writes into every footer. */
-const GENERATOR = /^taxi-duration synthetic/;
 
 /**
  * Trains the course's model end to end and writes the model file, the plot and (optionally) metrics JSON.
@@ -331,7 +329,7 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
       (stage, s) => (seconds[stage] += s),
       (done, total) => readProgress(split, done, total),
     ).catch((error: unknown) => unreadable(source, path, error));
-    const generated = o.synthetic || (await timed('read', () => isGenerated(path)));
+    const generated = o.synthetic || (await timed('read', () => isGeneratedFile(path)));
     report({ stage: 'read', split, message: `read ${split}: ${fmtInt(clean.stats.rowsRead)} rows`, fraction: 1, done: true });
     reportCleaned(split, clean.stats);
     checkNotEmpty(split, source, clean.stats);
@@ -361,8 +359,6 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
       );
     }
   };
-  // Asked after the file was read and cleaned, so a failure here is no news: count it as not generated.
-  const isGenerated = async (path: string) => GENERATOR.test((await parquetCreatedBy(path).catch(() => undefined)) ?? '');
   const splitResult = (source: string, path: string, generated: boolean, stats: CleanStats, rmse: number): SplitResult => ({
     source: redactUrl(source),
     path,
@@ -434,7 +430,7 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
     }
     if (worker !== null) {
       // Time spent waiting for the worker counts to the stage waited for, so stages still add up to the total.
-      const generated = o.synthetic || (await timed('read', () => isGenerated(valPath)));
+      const generated = o.synthetic || (await timed('read', () => isGeneratedFile(valPath)));
       const { stats, timestampColumns } = await timed('clean', () => worker.cleaned).catch((error: unknown) => unreadable(o.val, valPath, error));
       checkNotEmpty('val', o.val, stats);
       checkColor('val', o.val, timestampColumns);
