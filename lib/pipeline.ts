@@ -24,7 +24,7 @@ import { figureHtml } from './display.js';
 import { durationDistributionFigure, type Figure } from './plots.js';
 import { LinearRegression, type LinearRegressionParameters } from './regression.js';
 import { asideNote, defaultCacheDir, fetchTrips, makeCacheDir, parseMonth, setAsideCorrupt, type Color } from './source.js';
-import { trackTraining, type TrainRuns } from './tracking.js';
+import { trackTraining, type TrainingRecorder, type TrainRuns } from './tracking.js';
 import { DictVectorizer } from './vectorize.js';
 
 /**
@@ -226,19 +226,19 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   return trackTraining(options, trainOnce);
 }
 
-async function trainOnce(options: TrainOptions): Promise<TrainResult> {
+async function trainOnce(options: TrainOptions, recorder?: TrainingRecorder): Promise<TrainResult> {
   const started = performance.now();
   const o = await resolveOptions(options);
   // Fail before minutes of work, not after: every output must be writable, distinct and ours now.
   const outputs = await claimOutputs(o);
   try {
-    return await trainInto(outputs, o, options, started);
+    return await trainInto(outputs, o, options, started, recorder);
   } finally {
     await outputs.release();
   }
 }
 
-async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOptions, started: number): Promise<TrainResult> {
+async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOptions, started: number, recorder?: TrainingRecorder): Promise<TrainResult> {
   const progress = options.onProgress ?? (() => {});
   const seconds = Object.fromEntries([...STAGES, 'total'].map((s) => [s, 0])) as Record<Stage | 'total', number>;
   const timed = async <T>(stage: Stage, work: () => T | Promise<T>): Promise<T> => {
@@ -469,10 +469,8 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
   // Every output is written in full beside its target first; only then are they renamed into place.
   const staged: StagedFile[] = [];
   try {
-    if (plotPath !== null && figure !== null) {
-      const html = figureHtml(figure);
-      staged.push(await timed('plot', () => stageFile(plotPath, html, { what: 'the plot', fix: OUT_FIX })));
-    }
+    const plotHtml = plotPath !== null && figure !== null ? figureHtml(figure) : null;
+    if (plotHtml !== null) staged.push(await timed('plot', () => stageFile(plotPath!, plotHtml, { what: 'the plot', fix: OUT_FIX })));
     const modelText = modelFileText({ vectorizer, model, metadata }, modelPath).text;
     const stagedModel = await timed('save', () => stageFile(modelPath, modelText, { what: 'the model', fix: OUT_FIX }));
     seconds.total = (performance.now() - started) / 1000;
@@ -492,6 +490,9 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
       vectorizer,
       model,
     };
+    // The run is recorded (lib/tracking.ts) before anything is published: a model never appears
+    // without its run record, and a failed recording publishes nothing. The metrics then name the run.
+    await recorder?.beforePublish(result, { model: modelText, plot: plotHtml });
     if (metricsPath !== null) {
       staged.push(await stageFile(metricsPath, JSON.stringify(toMetrics(result), null, 2) + '\n', { what: 'the metrics', fix: METRICS_FIX }));
     }

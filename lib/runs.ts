@@ -324,6 +324,8 @@ export class ActiveRun {
   /**
    * Marks the run `failed` with the error's first line and writes it. Never throws: a run that
    * cannot even be marked failed is reported failed by readers once this process ends.
+   * A `finished` run can still be failed, when what came after its end failed (train() finishes
+   * its run before publishing the outputs the run names; a failed publish fails the run).
    *
    * @example
    * catch (error) { await run.fail(error); throw error; }
@@ -334,7 +336,7 @@ export class ActiveRun {
   }
 
   async #end(status: RunStatus, error: { message: string } | null): Promise<void> {
-    if (this.#ended) throw new Error(`runs: run ${this.id} has already ended`);
+    if (this.#ended && !(status === 'failed' && this.record.status === 'finished')) throw new Error(`runs: run ${this.id} has already ended`);
     this.record.status = status;
     this.record.error = error;
     this.record.endedAt = new Date().toISOString();
