@@ -28,7 +28,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 
-import { OptionError } from './errors.js';
+import { OptionError, redactUrl } from './errors.js';
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { loadModel, type LoadedModel } from './modelFile.js';
 import { predictRecords, RecordError, unseenFeatures } from './predict.js';
@@ -519,29 +519,18 @@ function modelInfo(saved: LoadedModel, version: string, ref: ResolvedModelRef): 
 }
 
 /**
- * A training source as the service may show it: a URL without user, password, query or
- * fragment (signed URLs carry secrets there); a local path as its file name (folders can name
- * people and machines).
+ * A training source as the service may show it: a URL as every shown or saved source is
+ * (errors.ts's `redactUrl`: no user, password or fragment, and `?…` where a query was, since
+ * signed URLs carry secrets there); a local path as its file name (folders can name people and
+ * machines).
  *
  * @example
  * publicSource('https://user:pw@example.org/t/yellow_tripdata_2024-01.parquet?X-Amz-Signature=abc');
- * // 'https://example.org/t/yellow_tripdata_2024-01.parquet'
+ * // 'https://example.org/t/yellow_tripdata_2024-01.parquet?…'
  * publicSource('/home/alice/data/yellow_tripdata_2024-01.parquet'); // 'yellow_tripdata_2024-01.parquet'
  */
 export function publicSource(source: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    try {
-      const url = new URL(source);
-      url.username = '';
-      url.password = '';
-      url.search = '';
-      url.hash = '';
-      return url.toString();
-    } catch {
-      // Not a URL after all: treat as a path below.
-    }
-  }
-  return basename(source);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? redactUrl(source) : basename(source);
 }
 
 function fieldOf(error: RecordError): { field?: string } {

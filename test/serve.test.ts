@@ -114,7 +114,7 @@ describe('serve: answers', () => {
       file: 'lin_reg.json',
       features: { categorical: ['PULocationID', 'DOLocationID'], numerical: ['trip_distance'] },
       feature_count: saved.vectorizer.getFeatureNamesOut().length,
-      training: { sources: ['https://example.org/trip-data/yellow_tripdata_2024-01.parquet', 'yellow_tripdata_2024-02.parquet'], rows: 3900 },
+      training: { sources: ['https://example.org/trip-data/yellow_tripdata_2024-01.parquet?…', 'yellow_tripdata_2024-02.parquet'], rows: 3900 },
       metrics: { rmseTrain: 7.5, rmseValidation: 7.7 },
       synthetic: true,
       created_at: saved.metadata.createdAt,
@@ -122,9 +122,10 @@ describe('serve: answers', () => {
     expect(model.body).not.toMatch(/secret|Signature|alice|frag/);
   });
 
-  it('publicSource strips credentials, queries and folders', () => {
-    expect(publicSource('https://u:p@h.example/a/b.parquet?sig=1#x')).toBe('https://h.example/a/b.parquet');
-    expect(publicSource('s3://bucket/key.parquet?versionId=3')).toBe('s3://bucket/key.parquet');
+  it('publicSource strips credentials, queries (marked ?…, as errors.ts redactUrl does everywhere) and folders', () => {
+    expect(publicSource('https://u:p@h.example/a/b.parquet?sig=1#x')).toBe('https://h.example/a/b.parquet?…');
+    expect(publicSource('s3://bucket/key.parquet?versionId=3')).toBe('s3://bucket/key.parquet?…');
+    expect(publicSource('https://h.example/a/b.parquet?…')).toBe('https://h.example/a/b.parquet?…'); // already redacted by train()
     expect(publicSource('/srv/data/yellow_tripdata_2024-01.parquet')).toBe('yellow_tripdata_2024-01.parquet');
     expect(publicSource('2024-01')).toBe('2024-01');
   });
