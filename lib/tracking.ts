@@ -48,7 +48,7 @@ export interface TrainingRecorder {
  * only then are the outputs renamed into place (the model last). A failure while training or
  * recording publishes nothing and marks the run failed; a failure while publishing (after the
  * run finished) marks it failed too, since its outputs are not where it says. Errors are
- * rethrown unchanged, but those of the recording, which say no output was published.
+ * rethrown unchanged, except the recording's, which add that no output was published.
  *
  * @throws Error (`runs: ...`) when the run cannot be started or recorded; the training's own errors.
  * @example
