@@ -24,8 +24,8 @@ import { parseMonth } from './source.js';
  * What `train()` is given for a window of months, and which months that is. `train()` takes one
  * source today, so a window trains on its newest month. When it takes a list of months (the
  * streaming pipeline, issue 11), the one line below becomes `return { train: [...window], months: [...window] };`
- * and retrain trains on the whole window; the runs, the result and the tests already speak of
- * `window` and `trainedOn` separately.
+ * and retrain trains on the whole window. The runs and the result already keep `window` and
+ * `trainedOn` apart; the tests' `trainedOn` expectations (the newest month) change with that line.
  */
 function trainingData(window: readonly string[]): { train: string; months: string[] } {
   return { train: window.at(-1)!, months: [window.at(-1)!] };
