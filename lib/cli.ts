@@ -9,17 +9,17 @@
  * line, 1 for a failed run (lib/terminal.ts). Stdout closed by its reader ends the command quietly.
  */
 import { createWriteStream, openSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { OptionError } from './errors.js';
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { isMlopsCommand, mlopsMain } from './mlopsCli.js';
-import { DEFAULT_MODEL_PATH, loadModel } from './modelFile.js';
+import { DEFAULT_MODEL_PATH } from './modelFile.js';
 import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainOptions, type TrainResult } from './pipeline.js';
 import { predictRecordBatches, predictTrips, RecordError } from './predict.js';
 import { readTripGroups } from './read.js';
+import { loadModelRef, type ResolvedModelRef } from './registry.js';
 import { fetchTrips, type Color } from './source.js';
 import { Progress, reportError, safeWriter } from './terminal.js';
 
@@ -48,8 +48,8 @@ export class UsageError extends OptionError {
 const NAME = 'taxi-duration';
 
 const TRAIN_HELP = `Usage: ${NAME} [train] [options]
-       ${NAME} predict [SRC | -] [--model FILE]
-       ${NAME} serve [--model FILE] [--port 9696]
+       ${NAME} predict [SRC | -] [--model FILE|ALIAS|RUN]
+       ${NAME} serve [--model FILE|ALIAS|RUN] [--port 9696]
        ${NAME} runs | promote | monitor | retrain ...   (tracked runs, registry, monitoring; COMMAND --help)
 
 Trains the course's model (DictVectorizer + LinearRegression on PULocationID,
@@ -70,6 +70,8 @@ Options:
   --synthetic           offline: train on generated TLC-shaped months (labelled SYNTHETIC)
   --synthetic-rows N    rows per generated month (default 100000, at most 10000000)
   --cache-dir DIR       data cache (default: $TAXI_DATA_DIR, else data/)
+  --runs-dir DIR        record the run in this runs store (default: $TAXI_RUNS_DIR, else runs/)
+  --no-track            record no run (the model is still written)
   --download-timeout S  a download fails when less than 64 KiB arrive in S seconds
                         (default: $TAXI_DOWNLOAD_TIMEOUT, else 60)
   --download-deadline S a download fails when not done in S seconds
@@ -78,8 +80,12 @@ Options:
   -v, --verbose         more progress detail; stack traces on errors (with --quiet: only the latter)
   -h, --help            this help
 
+Every run is recorded in the runs store (parameters, data hashes, metrics, its own copy
+of the model): list them with '${NAME} runs', promote one with '${NAME} promote'.
+
 Environment: TLC_BASE_URL overrides the trip-data site; TAXI_DATA_DIR the cache;
-TAXI_DOWNLOAD_TIMEOUT and TAXI_DOWNLOAD_DEADLINE the download limits (seconds).
+TAXI_RUNS_DIR the runs store; TAXI_DOWNLOAD_TIMEOUT and TAXI_DOWNLOAD_DEADLINE the
+download limits (seconds).
 
 Exit codes: 0 done, 1 the run failed, 2 a bad command line (nothing was done).
 
@@ -104,7 +110,9 @@ ignores unseen features); a note on stderr counts them. Rows of a parquet file w
 a null in a needed column print "null".
 
 Options:
-  --model FILE      model file (default ${DEFAULT_MODEL_PATH})
+  --model REF       the model: a file, an alias of the registry (production), a run id
+                    (or an 8+ character prefix of one) or 'latest' (default ${DEFAULT_MODEL_PATH})
+  --runs-dir DIR    runs store for aliases and run ids (default: $TAXI_RUNS_DIR, else runs/)
   --color COLOR     yellow or green, for a month SRC (default yellow)
   --cache-dir DIR   data cache (default: $TAXI_DATA_DIR, else data/)
   -q, --quiet       no notes or download messages on stderr (errors only)
@@ -115,6 +123,7 @@ Environment: TLC_BASE_URL overrides the trip-data site; TAXI_DATA_DIR the cache.
 
 Examples:
   ${NAME} predict 2024-03 > predictions.txt
+  ${NAME} predict 2024-03 --model production > predictions.txt   # the model the alias points at
   ${NAME} predict https://example.org/trip-data/yellow_tripdata_2024-03.parquet
   echo '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}' | ${NAME} predict
 `;
@@ -129,12 +138,16 @@ Serves a saved model over HTTP (JSON), as the course's Flask/FastAPI service doe
   GET /model      version, features, training sources, metrics, creation time
 Bad input gets a 4xx JSON error naming the record and the field.
 
-The model file is reloaded on SIGHUP and when it changes; a new file is validated first,
-and a bad one leaves the old model serving. SIGTERM (or Ctrl-C) stops accepting
-connections and lets requests in flight finish. Logs are JSON lines on stderr.
+The model is loaded again on SIGHUP and when its file changes; given as an alias
+(--model production), on SIGHUP and whenever the registry changes (a promotion moves
+the service to the newly promoted run). A new model is validated first, and a bad one
+leaves the old model serving. SIGTERM (or Ctrl-C) stops accepting connections and lets
+requests in flight finish. Logs are JSON lines on stderr.
 
 Options:
-  --model FILE            model file (default ${DEFAULT_MODEL_PATH})
+  --model REF             the model: a file, an alias of the registry (production), a run id
+                          (or 8+ character prefix) or 'latest' (default ${DEFAULT_MODEL_PATH})
+  --runs-dir DIR          runs store for aliases and run ids (default: $TAXI_RUNS_DIR, else runs/)
   --host HOST             address to listen on (default 127.0.0.1; 0.0.0.0 for all interfaces)
   --port N                port (default 9696; 0 picks a free one)
   --max-body-bytes N      largest request body (default 16777216, 16 MiB): 413 beyond
@@ -149,9 +162,10 @@ Options:
 
 Examples:
   ${NAME} serve --model models/lin_reg.json --port 9696
+  ${NAME} serve --model production     # follows the alias: '${NAME} promote RUN --alias production' switches it
   curl -s localhost:9696/predict -H 'content-type: application/json' \\
        -d '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}'
-  kill -HUP <pid>     # reload the model file now
+  kill -HUP <pid>     # load the model again now (an alias or 'latest' is looked up again)
 `;
 
 const trainOptions = {
@@ -167,6 +181,8 @@ const trainOptions = {
   synthetic: { type: 'boolean' },
   'synthetic-rows': { type: 'string' },
   'cache-dir': { type: 'string' },
+  'runs-dir': { type: 'string' },
+  'no-track': { type: 'boolean' },
   'download-timeout': { type: 'string' },
   'download-deadline': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
@@ -179,6 +195,7 @@ const NUMERIC_OPTIONS = new Set(['--min-duration', '--max-duration', '--syntheti
 
 const predictOptions = {
   model: { type: 'string' },
+  'runs-dir': { type: 'string' },
   color: { type: 'string' },
   'cache-dir': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
@@ -188,6 +205,7 @@ const predictOptions = {
 
 const serveOptions = {
   model: { type: 'string' },
+  'runs-dir': { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },
   'max-body-bytes': { type: 'string' },
@@ -246,6 +264,9 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
   if (positionals.length > 0) {
     throw new UsageError(`${NAME}: unexpected argument '${positionals[0]}'; use --train/--val for data (see --help)`);
   }
+  if (values['no-track'] && values['runs-dir'] !== undefined) {
+    throw new UsageError(`${NAME}: --no-track records no run, so --runs-dir has nothing to do; give one of them`);
+  }
   const metricsToStdout = values['metrics-json'] === '-';
   const progress = values.quiet || metricsToStdout ? undefined : new Progress(io.stderr, values.verbose ?? false);
   const options: TrainOptions = {
@@ -263,6 +284,7 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
       ? { syntheticRows: parseCount('--synthetic-rows', values['synthetic-rows']) }
       : {}),
     ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
+    ...(values['no-track'] ? { runs: false as const } : values['runs-dir'] !== undefined ? { runs: values['runs-dir'] } : {}),
     ...(values['download-timeout'] !== undefined ? { downloadIdleTimeoutMs: 1000 * parseSeconds('--download-timeout', values['download-timeout']) } : {}),
     ...(values['download-deadline'] !== undefined ? { downloadDeadlineMs: 1000 * parseSeconds('--download-deadline', values['download-deadline']) } : {}),
     ...(progress ? { onProgress: (e: ProgressEvent) => progress.update(e) } : {}),
@@ -285,18 +307,18 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
   if (positionals.length > 1) {
     throw new UsageError(`${NAME}: predict takes one input file, got ${positionals.length} (see predict --help)`);
   }
-  const modelPath = resolve(values.model ?? DEFAULT_MODEL_PATH);
   const input = positionals[0] ?? '-';
   const color = values.color !== undefined ? parseColor(values.color) : undefined;
   if (input === '-' && io.stdin.isTTY) {
     throw new UsageError(`${NAME}: predict needs a month, a parquet file or URL, or JSON records piped on stdin (see predict --help)`);
   }
-  const saved = await loadModel(modelPath);
+  const saved = await loadModelRef(values.model ?? DEFAULT_MODEL_PATH, runsStore(values['runs-dir']));
   const note = (text: string): void => {
     // Predictions go to stdout; notes go where a human sees them and a pipe does not.
     if (!values.quiet) io.stderr.write(`predict: note: ${text}\n`);
   };
-  if (saved.metadata.synthetic === true) note(`${modelPath} was trained on SYNTHETIC (generated) data`);
+  if (saved.ref.kind !== 'path') note(`${describeRef(saved.ref)}: ${saved.ref.path}`);
+  if (saved.metadata.synthetic === true) note(`${saved.ref.kind === 'path' ? saved.ref.path : describeRef(saved.ref)} was trained on SYNTHETIC (generated) data`);
 
   const out = safeWriter(io.stdout);
   let rows = 0;
@@ -342,6 +364,15 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
   return 0;
 }
 
+/** `production (run 2026…)` or `run 2026…`: how a model from the runs store is named in notes. */
+function describeRef(ref: ResolvedModelRef): string {
+  return ref.alias !== null ? `${ref.alias} (run ${ref.run!.id})` : `run ${ref.run!.id}`;
+}
+
+function runsStore(runsDir: string | undefined): { runsDir?: string } {
+  return runsDir !== undefined ? { runsDir } : {};
+}
+
 const RECORDS_HINT = 'pipe a JSON array, a single JSON object, or one JSON object per line (JSON Lines)';
 
 /**
@@ -374,7 +405,8 @@ async function serveCommand(argv: readonly string[], io: CliIo): Promise<number>
   const quiet = values.quiet ?? false;
   const { startService } = await import('./serve.js');
   const service = await startService({
-    modelPath: values.model ?? DEFAULT_MODEL_PATH,
+    model: values.model ?? DEFAULT_MODEL_PATH,
+    ...runsStore(values['runs-dir']),
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(values.port !== undefined ? { port: parseWhole('--port', values.port, 0, 65_535) } : {}),
     ...(values['max-body-bytes'] !== undefined ? { maxBodyBytes: parseWhole('--max-body-bytes', values['max-body-bytes']) } : {}),
@@ -490,6 +522,7 @@ export function summary(r: TrainResult): string {
   lines.push(`model: ${r.outputs.model}`);
   if (r.outputs.plot) lines.push(`plot: ${r.outputs.plot}`);
   if (r.outputs.metrics) lines.push(`metrics: ${r.outputs.metrics}`);
+  if (r.run) lines.push(`run: ${r.run.id} (${r.run.dir})`);
   return lines.join('\n') + '\n';
 }
 

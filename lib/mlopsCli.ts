@@ -10,14 +10,16 @@
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { writeFileAtomic } from './output.js';
 import type { CliIo } from './cli.js';
+import { OptionError } from './errors.js';
 import { monitorReportHtml } from './mlopsCharts.js';
 import { DEFAULT_THRESHOLDS, monitorModel, type MonitorProgress, type MonitorReport, type MonitorThresholds, type MonthSourceOptions } from './monitor.js';
 import { aliasesByRun, aliasHistory, promote, readRegistry } from './registry.js';
 import { retrain } from './retrain.js';
 import { compareRuns, defaultRunsDir, findRun, listRuns, runsTable, type RunKind } from './runs.js';
+import { writeFileAtomic } from './output.js';
 import type { Color } from './source.js';
+import { reportError, safeWriter } from './terminal.js';
 
 const NAME = 'taxi-duration';
 
@@ -38,9 +40,6 @@ export const MLOPS_COMMANDS = ['runs', 'promote', 'monitor', 'retrain'] as const
 export function isMlopsCommand(command: string | undefined): boolean {
   return (MLOPS_COMMANDS as readonly (string | undefined)[]).includes(command);
 }
-
-/** A mistake in the command line: exit code 2. */
-class UsageError extends Error {}
 
 const STORE_HELP = `  --runs-dir DIR        runs store (default: $TAXI_RUNS_DIR, else runs/ at the project root)
   -v, --verbose         stack traces on errors
@@ -162,10 +161,10 @@ export async function mlopsMain(argv: readonly string[], io: CliIo): Promise<num
   const command = argv[0] as (typeof MLOPS_COMMANDS)[number];
   const args = argv.slice(1);
   try {
-    if (!isMlopsCommand(command)) throw new UsageError(`${NAME}: unknown command '${String(command)}'`);
+    if (!isMlopsCommand(command)) throw new OptionError(`${NAME}: unknown command '${String(command)}'`);
     const { values, positionals } = parse(args, OPTIONS[command]);
     if (values.help) {
-      io.stdout.write(HELP[command]);
+      await print(io, HELP[command]);
       return 0;
     }
     switch (command) {
@@ -179,9 +178,9 @@ export async function mlopsMain(argv: readonly string[], io: CliIo): Promise<num
         return await retrainCommand(values as RetrainValues, positionals, io);
     }
   } catch (error) {
+    // One line (the stack with --verbose), URLs redacted; exit code 2 for an OptionError, 1 otherwise.
     const verbose = args.includes('--verbose') || args.some((a) => /^-[a-z]*v[a-z]*$/.test(a));
-    io.stderr.write(formatError(error, verbose) + '\n');
-    return error instanceof UsageError ? 2 : 1;
+    return reportError(error, io.stderr, verbose);
   }
 }
 
@@ -197,55 +196,55 @@ async function runsCommand(values: RunsValues, ids: string[], io: CliIo): Promis
   if (values.aliases) {
     const registry = await readRegistry(store);
     if (values.json) {
-      io.stdout.write(JSON.stringify(registry, null, 2) + '\n');
+      await print(io, JSON.stringify(registry, null, 2) + '\n');
       return 0;
     }
     const history = await aliasHistory(undefined, store);
     const rows = Object.entries(registry.aliases).map(([alias, e]) => [alias, e.runId, e.since.slice(0, 19).replace('T', ' '), e.reason ?? '']);
-    io.stdout.write(rows.length === 0 ? 'no aliases yet (taxi-duration promote RUN --alias production)\n' : textTable(['alias', 'run', 'since', 'reason'], rows));
+    await print(io, rows.length === 0 ? 'no aliases yet (taxi-duration promote RUN --alias production)\n' : textTable(['alias', 'run', 'since', 'reason'], rows));
     if (history.length > 0) {
-      io.stdout.write('\nhistory:\n');
-      io.stdout.write(textTable(['when', 'alias', 'run', 'was', 'reason'], history.map((c) => [c.at.slice(0, 19).replace('T', ' '), c.alias, c.runId, c.previousRunId ?? '', c.reason ?? ''])));
+      await print(io, '\nhistory:\n');
+      await print(io, textTable(['when', 'alias', 'run', 'was', 'reason'], history.map((c) => [c.at.slice(0, 19).replace('T', ' '), c.alias, c.runId, c.previousRunId ?? '', c.reason ?? ''])));
     }
     return 0;
   }
   if (ids.length > 0) {
-    if (values.kind !== undefined || values.last !== undefined) throw new UsageError(`${NAME}: runs RUN ... compares runs; --kind and --last only filter the list`);
+    if (values.kind !== undefined || values.last !== undefined) throw new OptionError(`${NAME}: runs RUN ... compares runs; --kind and --last only filter the list`);
     const runs = [];
     for (const id of ids) runs.push(await findRun(id, store));
     if (values.json) {
-      io.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+      await print(io, JSON.stringify(runs, null, 2) + '\n');
       return 0;
     }
     const t = compareRuns(runs);
-    io.stdout.write(textTable(['', 'field', ...t.columns], t.index.map((field, i) => [t.differs[i] ? '*' : '', field, ...t.values[i]!.map(cell)])));
+    await print(io, textTable(['', 'field', ...t.columns], t.index.map((field, i) => [t.differs[i] ? '*' : '', field, ...t.values[i]!.map(cell)])));
     return 0;
   }
   const kind = values.kind === undefined ? undefined : parseKind(str(values.kind)!);
   let runs = await listRuns({ ...store, ...(kind !== undefined ? { kind } : {}), onProblem: (message) => io.stderr.write(`runs: skipped: ${message}\n`) });
   if (values.last !== undefined) runs = runs.slice(-parseCount('--last', str(values.last)!));
   if (values.json) {
-    io.stdout.write(JSON.stringify(runs, null, 2) + '\n');
+    await print(io, JSON.stringify(runs, null, 2) + '\n');
     return 0;
   }
   if (runs.length === 0) {
-    io.stdout.write('no runs yet (train one: taxi-duration --synthetic)\n');
+    await print(io, 'no runs yet (train one: taxi-duration --synthetic)\n');
     return 0;
   }
   const t = runsTable(runs, { aliases: await aliasesByRun(store) });
-  io.stdout.write(textTable(['run', ...t.columns], t.values.map((row, i) => [t.index[i]!, ...row.map(cell)])));
+  await print(io, textTable(['run', ...t.columns], t.values.map((row, i) => [t.index[i]!, ...row.map(cell)])));
   return 0;
 }
 
 async function promoteCommand(values: PromoteValues, positionals: string[], io: CliIo): Promise<number> {
-  if (positionals.length !== 1) throw new UsageError(`${NAME}: promote takes one run (an id, a prefix of one, or 'latest'), got ${positionals.length} (see promote --help)`);
+  if (positionals.length !== 1) throw new OptionError(`${NAME}: promote takes one run (an id, a prefix of one, or 'latest'), got ${positionals.length} (see promote --help)`);
   const alias = str(values.alias);
-  if (alias === undefined) throw new UsageError(`${NAME}: promote needs --alias NAME (e.g. --alias production)`);
+  if (alias === undefined) throw new OptionError(`${NAME}: promote needs --alias NAME (e.g. --alias production)`);
   const runsDir = str(values['runs-dir']);
   const reason = str(values.reason);
   const change = await promote(positionals[0]!, alias, { ...(runsDir !== undefined ? { runsDir } : {}), ...(reason !== undefined ? { reason } : {}) });
-  if (change === null) io.stdout.write(`${alias} already points at ${(await findRun(positionals[0]!, runsDir !== undefined ? { runsDir } : {})).id}; nothing changed\n`);
-  else io.stdout.write(`${alias} → ${change.runId}${change.previousRunId !== null ? ` (was ${change.previousRunId})` : ''}\n`);
+  if (change === null) await print(io, `${alias} already points at ${(await findRun(positionals[0]!, runsDir !== undefined ? { runsDir } : {})).id}; nothing changed\n`);
+  else await print(io, `${alias} → ${change.runId}${change.previousRunId !== null ? ` (was ${change.previousRunId})` : ''}\n`);
   return 0;
 }
 
@@ -253,8 +252,8 @@ async function monitorCommand(values: MonitorValues, positionals: string[], io: 
   noPositionals('monitor', positionals);
   const model = str(values.model);
   const months = str(values.months);
-  if (model === undefined) throw new UsageError(`${NAME}: monitor needs --model (a file, an alias such as production, or a run id)`);
-  if (months === undefined) throw new UsageError(`${NAME}: monitor needs --months (e.g. --months 2024-03..2024-08)`);
+  if (model === undefined) throw new OptionError(`${NAME}: monitor needs --model (a file, an alias such as production, or a run id)`);
+  if (months === undefined) throw new OptionError(`${NAME}: monitor needs --months (e.g. --months 2024-03..2024-08)`);
   const runsDir = str(values['runs-dir']);
   const trainingData = str(values['training-data']);
   const report = await monitorModel({
@@ -275,8 +274,8 @@ async function monitorCommand(values: MonitorValues, positionals: string[], io: 
       throw new Error(`monitor: cannot write the report to ${reportFile}: ${(error as Error).message}`, { cause: error });
     }
   }
-  if (values.json) io.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else io.stdout.write(monitorSummary(report, reportFile, runsDir));
+  if (values.json) await print(io, JSON.stringify(report, null, 2) + '\n');
+  else await print(io, monitorSummary(report, reportFile, runsDir));
   if (report.flagged) io.stderr.write(`monitor: limits crossed in ${report.flaggedMonths.join(', ')}\n`);
   return report.flagged ? 3 : 0;
 }
@@ -284,8 +283,8 @@ async function monitorCommand(values: MonitorValues, positionals: string[], io: 
 async function retrainCommand(values: RetrainValues, positionals: string[], io: CliIo): Promise<number> {
   noPositionals('retrain', positionals);
   const month = str(values.month);
-  if (month === undefined) throw new UsageError(`${NAME}: retrain needs --month YYYY-MM (the newest month)`);
-  if (!/^\d{4}-\d{2}$/.test(month)) throw new UsageError(`${NAME}: --month must be a month like 2024-07, got '${month}'`);
+  if (month === undefined) throw new OptionError(`${NAME}: retrain needs --month YYYY-MM (the newest month)`);
+  if (!/^\d{4}-\d{2}$/.test(month)) throw new OptionError(`${NAME}: --month must be a month like 2024-07, got '${month}'`);
   const runsDir = str(values['runs-dir']);
   const alias = str(values.alias);
   const result = await retrain({
@@ -299,10 +298,10 @@ async function retrainCommand(values: RetrainValues, positionals: string[], io: 
     ...(runsDir !== undefined ? { runsDir } : {}),
     ...progressTo(io, values),
   });
-  if (values.json) io.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  if (values.json) await print(io, JSON.stringify(result, null, 2) + '\n');
   else {
     const lines = result.steps.map((s) => `${s.step.padEnd(8)} ${s.summary}${s.runId ? `   (run ${s.runId})` : ''}`);
-    io.stdout.write([...lines, `decision: ${result.decision}`, `run: ${result.runId}`].join('\n') + '\n');
+    await print(io, [...lines, `decision: ${result.decision}`, `run: ${result.runId}`].join('\n') + '\n');
   }
   if (result.needsAttention) io.stderr.write(`retrain: ${result.month} crossed a limit and no better model replaced ${result.alias}; look at run ${result.runId}\n`);
   return result.needsAttention ? 3 : 0;
@@ -327,10 +326,10 @@ function monitorSummary(report: MonitorReport, reportFile: string | undefined, r
 
 function dataSource(values: MonitorValues | RetrainValues): MonthSourceOptions {
   const color = str(values.color);
-  if (color !== undefined && color !== 'yellow' && color !== 'green') throw new UsageError(`${NAME}: --color must be yellow or green, got '${color}'`);
+  if (color !== undefined && color !== 'yellow' && color !== 'green') throw new OptionError(`${NAME}: --color must be yellow or green, got '${color}'`);
   const cacheDir = str(values['cache-dir']);
   const rows = str(values['synthetic-rows']);
-  if (rows !== undefined && !values.synthetic) throw new UsageError(`${NAME}: --synthetic-rows needs --synthetic`);
+  if (rows !== undefined && !values.synthetic) throw new OptionError(`${NAME}: --synthetic-rows needs --synthetic`);
   return {
     ...(color !== undefined ? { color: color as Color } : {}),
     ...(cacheDir !== undefined ? { cacheDir } : {}),
@@ -357,8 +356,13 @@ function progressTo(io: CliIo, values: { quiet?: string | boolean; json?: string
   return { onProgress: (e) => io.stderr.write(`${e.message}\n`) };
 }
 
+/** Writes to stdout through lib/terminal.ts: a reader gone away (`| head -1`) ends the command quietly, a full disk fails it in one line. */
+function print(io: CliIo, text: string): Promise<void> {
+  return safeWriter(io.stdout).write(text);
+}
+
 function noPositionals(command: string, positionals: string[]): void {
-  if (positionals.length > 0) throw new UsageError(`${NAME}: ${command} takes no argument '${positionals[0]}' (see ${command} --help)`);
+  if (positionals.length > 0) throw new OptionError(`${NAME}: ${command} takes no argument '${positionals[0]}' (see ${command} --help)`);
 }
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: O) {
@@ -367,31 +371,31 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     const option = /'([^']+)'/.exec(e.message)?.[1];
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`${NAME}: unknown option ${option ?? ''} (see --help)`.replace('  ', ' '), { cause: error });
-    throw new UsageError(`${NAME}: ${e.message.replace(/\.$/, '')} (see --help)`, { cause: error });
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new OptionError(`${NAME}: unknown option ${option ?? ''} (see --help)`.replace('  ', ' '), { cause: error });
+    throw new OptionError(`${NAME}: ${e.message.replace(/\.$/, '')} (see --help)`, { cause: error });
   }
 }
 
 function parseKind(value: string): RunKind {
-  if (value !== 'train' && value !== 'monitor' && value !== 'retrain') throw new UsageError(`${NAME}: --kind must be train, monitor or retrain, got '${value}'`);
+  if (value !== 'train' && value !== 'monitor' && value !== 'retrain') throw new OptionError(`${NAME}: --kind must be train, monitor or retrain, got '${value}'`);
   return value;
 }
 
 /** A plain decimal number ≥ 0 (no hex, no Infinity, no empty string). */
 function parseNonNegative(option: string, value: string): number {
-  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value.trim())) throw new UsageError(`${NAME}: ${option} must be a number ≥ 0 like 0.2, got '${value}'`);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(value.trim())) throw new OptionError(`${NAME}: ${option} must be a number ≥ 0 like 0.2, got '${value}'`);
   return Number(value);
 }
 
 function parseFraction(option: string, value: string): number {
   const n = parseNonNegative(option, value);
-  if (n >= 1) throw new UsageError(`${NAME}: ${option} is a fraction below 1 (0.02 for 2%), got '${value}'`);
+  if (n >= 1) throw new OptionError(`${NAME}: ${option} is a fraction below 1 (0.02 for 2%), got '${value}'`);
   return n;
 }
 
 function parseCount(option: string, value: string): number {
   if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`${NAME}: ${option} must be a positive whole number, got '${value}'`);
+    throw new OptionError(`${NAME}: ${option} must be a positive whole number, got '${value}'`);
   }
   return Number(value);
 }
@@ -415,12 +419,4 @@ function textTable(header: readonly string[], rows: readonly (readonly string[])
   const widths = header.map((_, c) => Math.max(...all.map((r) => (r[c] ?? '').length)));
   const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => r[c] === '' || /^-?[\d.]+$/.test(r[c] ?? '')));
   return all.map((r) => r.map((v, c) => (numeric[c] ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd()).join('\n') + '\n';
-}
-
-function formatError(error: unknown, verbose: boolean): string {
-  if (!(error instanceof Error)) return `${NAME}: ${String(error)}`;
-  if (!verbose) return error.message.split('\n')[0]!;
-  let text = error.stack ?? error.message;
-  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) text += `\nCaused by: ${cause.stack ?? cause.message}`;
-  return text;
 }

@@ -20,13 +20,15 @@ import { join, resolve } from 'node:path';
 
 import { writeFileAtomic } from './output.js';
 import { cleanTripGroups, type CleanTrips } from './clean.js';
-import { featureColumns } from './features.js';
 import { hashFile } from './fileHash.js';
+import { isGeneratedFile } from './generated.js';
 import { rootMeanSquaredError } from './metrics.js';
 import { monitorReportHtml } from './mlopsCharts.js';
 import type { LoadedModel } from './modelFile.js';
+import { parseMonths } from './months.js';
+import { predictTrips } from './predict.js';
 import { buildProfile, checkProfile, histogramMean, populationStabilityIndex, PROFILE_VERSION, wassersteinDistance, type Histogram, type TrainingProfile } from './profile.js';
-import { parquetCreatedBy, readTripGroups } from './read.js';
+import { readTripGroups } from './read.js';
 import { findRunOfModel, loadModelRef, type ResolvedModelRef } from './registry.js';
 import { plotlyAsset, scriptSrc } from './runAssets.js';
 import { defaultRunsDir, recordRun, runsCacheDir, type ActiveRun, type Run } from './runs.js';
@@ -227,65 +229,6 @@ export async function monitorModel(options: MonitorOptions): Promise<MonitorRepo
   );
 }
 
-/**
- * Reads months as the command line gives them: one month, a comma list, a range
- * `2024-03..2024-08` (both ends included), or a mix (`2024-01,2024-03..2024-05`). Paths and
- * URLs in a comma list are kept as they are.
- *
- * @throws Error (`monitor: ...` or `source: ...`) for a malformed month, a range that runs
- *   backwards, or more than 600 months.
- * @example
- * parseMonths('2024-03..2024-05'); // ['2024-03', '2024-04', '2024-05']
- */
-export function parseMonths(text: string): string[] {
-  const out: string[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    const range = /^(.+)\.\.(.+)$/.exec(part);
-    if (range === null) {
-      out.push(/^\d{4}-\d{2}$/.test(part) ? parseMonth(part) : part);
-      continue;
-    }
-    const [from, to] = [parseMonth(range[1]!.trim()), parseMonth(range[2]!.trim())];
-    if (from > to) throw new Error(`monitor: the range ${part} runs backwards; write it oldest first (${to}..${from})`);
-    for (let m = from; m <= to; m = addMonths(m, 1)) {
-      out.push(m);
-      if (out.length > 600) throw new Error(`monitor: ${text} names more than 600 months; monitor fewer at a time`);
-    }
-  }
-  return out;
-}
-
-/**
- * The month `count` months after `month` (before, when negative).
- *
- * @example
- * addMonths('2024-01', -1); // '2023-12'
- */
-export function addMonths(month: string, count: number): string {
-  parseMonth(month);
-  const index = Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1 + count;
-  return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
-}
-
-/**
- * The model's predicted duration for every cleaned trip, a chunk of rows at a time (bounded
- * memory). THE one place monitoring and retraining score trips; it becomes a call of the
- * shared prediction function (lib/predict.ts) once that exists.
- *
- * @example
- * const predicted = predictCleanTrips(await loadModel('models/lin_reg.json'), clean);
- */
-export function predictCleanTrips(saved: Pick<LoadedModel, 'vectorizer' | 'model' | 'features'>, clean: CleanTrips): Float64Array {
-  const columns = featureColumns(clean.features, saved.features);
-  const predicted = new Float64Array(clean.length);
-  const chunk = 262_144;
-  for (let start = 0; start < clean.length; start += chunk) {
-    const end = Math.min(clean.length, start + chunk);
-    predicted.set(saved.model.predict(saved.vectorizer.transform(columns, { start, end })), start);
-  }
-  return predicted;
-}
-
 /** A month read and cleaned for scoring. */
 export interface MonthData {
   month: string;
@@ -314,13 +257,14 @@ export async function readMonth(month: string, saved: Pick<LoadedModel, 'metadat
   progress({ month, message: `${month}: reading ${path}` });
   const { minDuration, maxDuration } = durationFilter(saved);
   const clean = await cleanTripGroups(readTripGroups(path), { minDuration, maxDuration, pickup: false });
-  return { month, path, generated: options.synthetic === true || (await isGenerated(path)), clean };
+  return { month, path, generated: options.synthetic === true || (await isGeneratedFile(path)), clean };
 }
 
 /** The measures of one month against the training profile, and the thresholds it crosses. */
 function measureMonth(saved: LoadedModel, training: TrainingProfile, data: MonthData, limits: MonitorThresholds, reference: number | null): MonthReport {
   const { clean } = data;
-  const predicted = predictCleanTrips(saved, clean);
+  // The one prediction path (lib/predict.ts): the same numbers as `predict` and the service, a chunk at a time.
+  const predicted = predictTrips(saved, clean.features).duration;
   const rmse = rootMeanSquaredError(clean.duration, predicted);
   const month = buildProfile({ duration: clean.duration, ...clean.features });
   const drift = (train: Histogram, now: Histogram): DriftMeasure => ({
@@ -391,7 +335,7 @@ async function trainingProfile(loaded: LoadedModel & { ref: ResolvedModelRef }, 
   const digest = await hashFile(path, { cacheFile: join(runsCacheDir(context.runsDir), 'file-hashes.json') });
   const { minDuration, maxDuration } = durationFilter(loaded);
   const cacheFile = join(runsCacheDir(context.runsDir), 'profiles', `${digest.sha256}-${minDuration}-${maxDuration}-v${PROFILE_VERSION}.json`);
-  await context.run?.addData({ role: 'training-profile', source, path, generated: await isGenerated(path) });
+  await context.run?.addData({ role: 'training-profile', source, path, generated: await isGeneratedFile(path) });
   if (existsSync(cacheFile)) {
     try {
       return { profile: checkProfile(JSON.parse(await readFile(cacheFile, 'utf8'))), from: 'cache' };
@@ -478,11 +422,6 @@ function durationFilter(saved: Pick<LoadedModel, 'metadata'>): { minDuration: nu
 
 function monthColor(saved: Pick<LoadedModel, 'metadata'>, options: MonthSourceOptions): Color {
   return options.color ?? (saved.metadata.color === 'green' ? 'green' : 'yellow');
-}
-
-/** Whether lib/synthetic.ts wrote the file (its parquet footer says so). */
-async function isGenerated(path: string): Promise<boolean> {
-  return /^taxi-duration synthetic/.test((await parquetCreatedBy(path).catch(() => undefined)) ?? '');
 }
 
 function mean(values: ArrayLike<number>): number {

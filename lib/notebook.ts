@@ -30,6 +30,8 @@ export interface NotebookParameters {
   cacheDir: string;
   /** Where the notebook saves (or the pipeline writes) the model file. */
   modelPath: string;
+  /** The runs store the notebook's training runs are recorded in, with its registry (lib/runs.ts). */
+  runsDir: string;
 }
 
 /**
@@ -48,6 +50,7 @@ export const PARAMETER_ENV: Readonly<Record<keyof NotebookParameters, string>> =
   baseUrl: 'TLC_BASE_URL',
   cacheDir: 'TAXI_DATA_DIR',
   modelPath: 'TAXI_MODEL_PATH',
+  runsDir: 'TAXI_RUNS_DIR',
 });
 
 /** What a parameters cell may write: plain literals (a colour is checked, so any string is accepted). */

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import type { CleanStats } from './clean.js';
 import { OptionError, redactUrl } from './errors.js';
 import { rootMeanSquaredError } from './metrics.js';
-import { parquetCreatedBy } from './read.js';
+import { isGeneratedFile } from './generated.js';
 import { modelFileText, type ModelMetadata } from './modelFile.js';
 import { commitFiles, lockOutput, makeDir, resolveOutputPath, stageFile, type OutputLock, type StagedFile } from './output.js';
 import { chunkBuffers, JOB_KIND, predictInChunks, readAndClean, SCORE_CHUNK_ROWS, type ModelMessage, type MonthJob, type WorkerMessage } from './pipelineWorker.js';
@@ -24,7 +24,7 @@ import { figureHtml } from './display.js';
 import { durationDistributionFigure, type Figure } from './plots.js';
 import { LinearRegression, type LinearRegressionParameters } from './regression.js';
 import { asideNote, defaultCacheDir, fetchTrips, makeCacheDir, parseMonth, setAsideCorrupt, type Color } from './source.js';
-import { trackTraining, type TrainRuns } from './tracking.js';
+import { trackTraining, type TrainingRecorder, type TrainRuns } from './tracking.js';
 import { DictVectorizer } from './vectorize.js';
 
 /**
@@ -191,8 +191,6 @@ export const SYNTHETIC_NOTE =
   'SYNTHETIC DATA: generated TLC-shaped trips, not real NYC taxi data; these numbers say nothing about real trips.';
 
 const MONTH = /^(\d{4})-(\d{2})$/;
-/** The `created_by` that lib/synthetic.ts writes into every footer. */
-const GENERATOR = /^taxi-duration synthetic/;
 
 /**
  * Trains the course's model end to end and writes the model file, the plot and (optionally) metrics JSON.
@@ -228,19 +226,19 @@ export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   return trackTraining(options, trainOnce);
 }
 
-async function trainOnce(options: TrainOptions): Promise<TrainResult> {
+async function trainOnce(options: TrainOptions, recorder?: TrainingRecorder): Promise<TrainResult> {
   const started = performance.now();
   const o = await resolveOptions(options);
   // Fail before minutes of work, not after: every output must be writable, distinct and ours now.
   const outputs = await claimOutputs(o);
   try {
-    return await trainInto(outputs, o, options, started);
+    return await trainInto(outputs, o, options, started, recorder);
   } finally {
     await outputs.release();
   }
 }
 
-async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOptions, started: number): Promise<TrainResult> {
+async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOptions, started: number, recorder?: TrainingRecorder): Promise<TrainResult> {
   const progress = options.onProgress ?? (() => {});
   const seconds = Object.fromEntries([...STAGES, 'total'].map((s) => [s, 0])) as Record<Stage | 'total', number>;
   const timed = async <T>(stage: Stage, work: () => T | Promise<T>): Promise<T> => {
@@ -331,7 +329,7 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
       (stage, s) => (seconds[stage] += s),
       (done, total) => readProgress(split, done, total),
     ).catch((error: unknown) => unreadable(source, path, error));
-    const generated = o.synthetic || (await timed('read', () => isGenerated(path)));
+    const generated = o.synthetic || (await timed('read', () => isGeneratedFile(path)));
     report({ stage: 'read', split, message: `read ${split}: ${fmtInt(clean.stats.rowsRead)} rows`, fraction: 1, done: true });
     reportCleaned(split, clean.stats);
     checkNotEmpty(split, source, clean.stats);
@@ -361,8 +359,6 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
       );
     }
   };
-  // Asked after the file was read and cleaned, so a failure here is no news: count it as not generated.
-  const isGenerated = async (path: string) => GENERATOR.test((await parquetCreatedBy(path).catch(() => undefined)) ?? '');
   const splitResult = (source: string, path: string, generated: boolean, stats: CleanStats, rmse: number): SplitResult => ({
     source: redactUrl(source),
     path,
@@ -434,7 +430,7 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
     }
     if (worker !== null) {
       // Time spent waiting for the worker counts to the stage waited for, so stages still add up to the total.
-      const generated = o.synthetic || (await timed('read', () => isGenerated(valPath)));
+      const generated = o.synthetic || (await timed('read', () => isGeneratedFile(valPath)));
       const { stats, timestampColumns } = await timed('clean', () => worker.cleaned).catch((error: unknown) => unreadable(o.val, valPath, error));
       checkNotEmpty('val', o.val, stats);
       checkColor('val', o.val, timestampColumns);
@@ -473,10 +469,8 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
   // Every output is written in full beside its target first; only then are they renamed into place.
   const staged: StagedFile[] = [];
   try {
-    if (plotPath !== null && figure !== null) {
-      const html = figureHtml(figure);
-      staged.push(await timed('plot', () => stageFile(plotPath, html, { what: 'the plot', fix: OUT_FIX })));
-    }
+    const plotHtml = plotPath !== null && figure !== null ? figureHtml(figure) : null;
+    if (plotHtml !== null) staged.push(await timed('plot', () => stageFile(plotPath!, plotHtml, { what: 'the plot', fix: OUT_FIX })));
     const modelText = modelFileText({ vectorizer, model, metadata }, modelPath).text;
     const stagedModel = await timed('save', () => stageFile(modelPath, modelText, { what: 'the model', fix: OUT_FIX }));
     seconds.total = (performance.now() - started) / 1000;
@@ -496,6 +490,9 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
       vectorizer,
       model,
     };
+    // The run is recorded (lib/tracking.ts) before anything is published: a model never appears
+    // without its run record, and a failed recording publishes nothing. The metrics then name the run.
+    await recorder?.beforePublish(result, { model: modelText, plot: plotHtml });
     if (metricsPath !== null) {
       staged.push(await stageFile(metricsPath, JSON.stringify(toMetrics(result), null, 2) + '\n', { what: 'the metrics', fix: METRICS_FIX }));
     }

@@ -12,11 +12,24 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { rootMeanSquaredError } from './metrics.js';
-import { addMonths, monitorModel, predictCleanTrips, readMonth, type MonitorProgress, type MonitorReport, type MonitorThresholds, type MonthSourceOptions } from './monitor.js';
+import { monitorModel, readMonth, type MonitorProgress, type MonitorReport, type MonitorThresholds, type MonthSourceOptions } from './monitor.js';
+import { monthsBefore } from './months.js';
 import { train } from './pipeline.js';
+import { predictTrips } from './predict.js';
 import { checkAlias, loadModelRef, promote, readRegistry } from './registry.js';
 import { defaultRunsDir, recordRun } from './runs.js';
 import { parseMonth } from './source.js';
+
+/**
+ * What `train()` is given for a window of months, and which months that is. `train()` takes one
+ * source today, so a window trains on its newest month. When it takes a list of months (the
+ * streaming pipeline, issue 11), the one line below becomes `return { train: [...window], months: [...window] };`
+ * and retrain trains on the whole window. The runs and the result already keep `window` and
+ * `trainedOn` apart; the tests' `trainedOn` expectations (the newest month) change with that line.
+ */
+function trainingData(window: readonly string[]): { train: string; months: string[] } {
+  return { train: window.at(-1)!, months: [window.at(-1)!] };
+}
 
 /** Options of {@link retrain}. */
 export interface RetrainOptions extends MonthSourceOptions {
@@ -96,7 +109,7 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
   if (served === undefined) {
     throw new Error(`retrain: no model is ${alias} yet in ${runsDir}; promote one first: taxi-duration promote RUN --alias ${alias}`);
   }
-  const window = Array.from({ length: windowSize }, (_, i) => addMonths(month, i - windowSize));
+  const window = monthsBefore(month, windowSize);
   const progress = options.onProgress ?? (() => {});
   const source: MonthSourceOptions = {
     ...(options.color !== undefined ? { color: options.color } : {}),
@@ -153,13 +166,14 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
       };
       if (!report.flagged && !options.force) return finish(`nothing to do: ${alias} is within the thresholds on ${month}`, false);
 
-      // 2. Train a candidate on the window (today: its newest month), validated on the newest month.
-      result.trainedOn = [window.at(-1)!];
+      // 2. Train a candidate on the window (today: its newest month, see trainingData), validated on the newest month.
+      const training = trainingData(window);
+      result.trainedOn = training.months;
       const outDir = join(runsDir, `.retrain-${run.id}`);
       let candidateRunId: string;
       try {
         const trained = await train({
-          train: result.trainedOn[0]!,
+          train: training.train,
           val: month,
           ...(options.color !== undefined ? { color: options.color } : {}),
           ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
@@ -178,8 +192,8 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
       const candidate = await loadModelRef(candidateRunId, { runsDir });
       const current = await loadModelRef(served.runId, { runsDir });
       const data = await readMonth(month, current, source, progress);
-      const productionRmse = rootMeanSquaredError(data.clean.duration, predictCleanTrips(current, data.clean));
-      const candidateRmse = rootMeanSquaredError(data.clean.duration, predictCleanTrips(candidate, data.clean));
+      const productionRmse = rootMeanSquaredError(data.clean.duration, predictTrips(current, data.clean.features).duration);
+      const candidateRmse = rootMeanSquaredError(data.clean.duration, predictTrips(candidate, data.clean.features).duration);
       result.production.rmse = productionRmse;
       result.candidate = { runId: candidateRunId, rmse: candidateRmse };
       const better = candidateRmse < productionRmse * (1 - minImprovement);

@@ -61,8 +61,9 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
-import { writeFileAtomic } from './output.js';
+import { redactUrl } from './errors.js';
 import { hashFile } from './fileHash.js';
+import { writeFileAtomic } from './output.js';
 import { codeVersion, projectRoot, type CodeVersion } from './project.js';
 
 /**
@@ -251,7 +252,7 @@ export class ActiveRun {
     const digest = entry.path === null ? null : await hashFile(entry.path, { cacheFile: hashCacheFile(this.runsDir) });
     const data: RunData = {
       ...entry,
-      source: redactSource(entry.source),
+      source: redactUrl(entry.source),
       path: digest?.path ?? entry.path,
       bytes: digest?.bytes ?? null,
       sha256: digest?.sha256 ?? null,
@@ -323,6 +324,8 @@ export class ActiveRun {
   /**
    * Marks the run `failed` with the error's first line and writes it. Never throws: a run that
    * cannot even be marked failed is reported failed by readers once this process ends.
+   * A `finished` run can still be failed, when what came after its end failed (train() finishes
+   * its run before publishing the outputs the run names; a failed publish fails the run).
    *
    * @example
    * catch (error) { await run.fail(error); throw error; }
@@ -333,7 +336,7 @@ export class ActiveRun {
   }
 
   async #end(status: RunStatus, error: { message: string } | null): Promise<void> {
-    if (this.#ended) throw new Error(`runs: run ${this.id} has already ended`);
+    if (this.#ended && !(status === 'failed' && this.record.status === 'finished')) throw new Error(`runs: run ${this.id} has already ended`);
     this.record.status = status;
     this.record.error = error;
     this.record.endedAt = new Date().toISOString();
@@ -620,33 +623,12 @@ export function runsCacheDir(runsDir: string): string {
   return join(resolve(runsDir), '.cache');
 }
 
-/**
- * A source as it may be recorded: an http(s) URL loses its credentials, query and fragment
- * (signed URLs carry secrets there); months and paths are kept.
- *
- * @example
- * redactSource('https://user:pw@example.org/a.parquet?sig=x'); // 'https://example.org/a.parquet'
- */
-export function redactSource(source: string): string {
-  if (!/^https?:\/\//i.test(source)) return source;
-  try {
-    const url = new URL(source);
-    url.username = '';
-    url.password = '';
-    url.search = '';
-    url.hash = '';
-    return url.toString();
-  } catch {
-    return source.replace(/\?.*$/, '');
-  }
-}
-
 function redactParams(params: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(params)) {
     if (typeof value === 'function' || value === undefined) continue;
-    if (typeof value === 'string') out[key] = redactSource(value);
-    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? redactSource(v) : v));
+    if (typeof value === 'string') out[key] = redactUrl(value);
+    else if (Array.isArray(value)) out[key] = value.map((v) => (typeof v === 'string' ? redactUrl(v) : v));
     else out[key] = value;
   }
   return out;

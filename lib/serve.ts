@@ -11,9 +11,12 @@
  *   query strings), metrics and creation time.
  *
  * Bad input gets a 4xx JSON `{ error, code, record?, field?, line? }` and never a stack trace.
- * The model file is reloaded on {@link PredictionService.reload} (the command calls it on SIGHUP)
- * and when it changes on disk; the new file is validated first and a bad one leaves the old
- * model serving. {@link PredictionService.close} lets requests in flight finish.
+ * The model is a file, or a model of the runs store named by an alias (`production`), a run id
+ * or `latest` (lib/registry.ts). It is loaded again on {@link PredictionService.reload} (the
+ * command calls it on SIGHUP), when the file changes on disk, and, for an alias, when the
+ * registry changes (a promotion): the name is resolved again, the new model validated first,
+ * and a bad one leaves the old model serving. {@link PredictionService.close} lets requests in
+ * flight finish.
  *
  * The library prints nothing: access lines and events go to `onLog`; the command writes them as
  * JSON lines.
@@ -21,18 +24,29 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 
+import { OptionError, redactUrl } from './errors.js';
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { loadModel, type LoadedModel } from './modelFile.js';
 import { predictRecords, RecordError, unseenFeatures } from './predict.js';
+import { resolveModelRef, type ResolvedModelRef } from './registry.js';
+import { defaultRunsDir } from './runs.js';
 
 /** Options of {@link startService}. */
 export interface ServiceOptions {
-  /** The model file to serve (and watch). */
-  modelPath: string;
+  /**
+   * The model to serve, as a user names it: a file, an alias of the runs store (`production`), a
+   * run id (or an 8+ character prefix) or `latest` (lib/registry.ts's `resolveModelRef`). Resolved
+   * again at every reload, so promoting another run moves the service to it. Give this or `modelPath`.
+   */
+  model?: string;
+  /** A model file to serve, never looked up in the runs store. Give this or `model`. */
+  modelPath?: string;
+  /** The runs store `model` is looked up in. Default `defaultRunsDir()` (env `TAXI_RUNS_DIR`, else `runs/`). */
+  runsDir?: string;
   /** Address to listen on. Default `127.0.0.1` (this machine only; `0.0.0.0` for every interface). */
   host?: string;
   /** Port. Default 9696 (the course's); 0 picks a free one (see {@link PredictionService.url}). */
@@ -45,7 +59,7 @@ export interface ServiceOptions {
   requestTimeoutMs?: number;
   /** On close, connections still busy after this many milliseconds are cut. Default 10,000. */
   shutdownTimeoutMs?: number;
-  /** Reload the model when its file changes. Default true. */
+  /** Reload the model when its file changes, or, for an alias, when the registry does. Default true. */
   watch?: boolean;
   /** Access lines and events (model loaded, reload refused, listening, stopped). Default: dropped. */
   onLog?: (entry: ServiceLogEntry) => void;
@@ -89,6 +103,10 @@ export interface ModelInfo {
   synthetic: boolean;
   /** The library version that wrote the file. */
   library_version: string | null;
+  /** The training run of the runs store whose model this is, when it was named by alias or run. */
+  run_id: string | null;
+  /** The alias it was named by (`production`), if any. */
+  alias: string | null;
 }
 
 /** A running service. */
@@ -100,8 +118,9 @@ export interface PredictionService {
   /** The model being served now. */
   model(): ModelInfo;
   /**
-   * Loads the model file again; validated before it replaces the served one. Calls made while a
-   * reload runs share one more reload after it, so the newest file always wins.
+   * Resolves the model's name again (an alias may point at another run now) and loads it;
+   * validated before it replaces the served one. Calls made while a reload runs share one more
+   * reload after it, so the newest file always wins.
    */
   reload(): Promise<ReloadResult>;
   /** Stops accepting connections, lets requests in flight finish, then closes. Idempotent. */
@@ -144,6 +163,7 @@ interface ServedModel {
   readonly saved: LoadedModel;
   readonly version: string;
   readonly info: ModelInfo;
+  readonly ref: ResolvedModelRef;
 }
 
 const ROUTES: Readonly<Record<string, readonly string[]>> = {
@@ -158,16 +178,22 @@ const MEDIA_HINT = 'send Content-Type: application/json (one trip object or an a
 /**
  * Loads the model, starts listening and returns the running service.
  *
- * @throws Error (`serve: …` or `modelFile: …`) when the model cannot be loaded or the address
- *   cannot be listened on (in use, not permitted); nothing is left running then.
+ * @throws Error (`serve: …`, `registry: …` or `modelFile: …`) when the model cannot be found or
+ *   loaded or the address cannot be listened on (in use, not permitted); nothing is left running then.
  * @example
- * const service = await startService({ modelPath: 'models/lin_reg.json', port: 9696 });
+ * const service = await startService({ model: 'production', port: 9696 }); // or { modelPath: 'models/lin_reg.json' }
  * // curl -s localhost:9696/predict -H 'content-type: application/json' \
  * //   -d '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}'
  * await service.close();
  */
 export async function startService(options: ServiceOptions): Promise<PredictionService> {
-  const modelPath = resolve(options.modelPath);
+  if ((options.model === undefined) === (options.modelPath === undefined)) {
+    throw new OptionError('serve: give the model as `model` (a file, an alias or a run id) or as `modelPath` (a file), one of them');
+  }
+  const runsDir = resolve(options.runsDir ?? defaultRunsDir());
+  // What the model's name means now: a file stays that file; an alias or 'latest' may move.
+  const resolveModel = (): Promise<ResolvedModelRef> =>
+    options.model !== undefined ? resolveModelRef(options.model, { runsDir }) : Promise.resolve({ path: resolve(options.modelPath!), kind: 'path', run: null, alias: null });
   const maxBodyBytes = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const maxRecords = options.maxRecords ?? 100_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -316,10 +342,10 @@ export async function startService(options: ServiceOptions): Promise<PredictionS
   let reloadAgain = false;
   async function reloadOnce(): Promise<ReloadResult> {
     try {
-      const next = await readServedModel(modelPath);
+      const next = await readServedModel(await resolveModel());
       const previous = current?.version;
       current = next;
-      if (next.version !== previous) log('info', 'model loaded', { model_version: next.version, previous: previous ?? null, file: next.info.file });
+      if (next.version !== previous) log('info', 'model loaded', { ...loadedFields(next), previous: previous ?? null });
       return { ok: true, model_version: next.version };
     } catch (error) {
       const message = (error as Error).message;
@@ -346,12 +372,16 @@ export async function startService(options: ServiceOptions): Promise<PredictionS
 
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
-  const startWatching = (): void => {
-    const file = basename(modelPath);
+  const startWatching = (ref: ResolvedModelRef): void => {
+    // A file: its folder. An alias: the registry, where a promotion moves it. A run's own model
+    // never changes (its run recorded its SHA-256), so a run id or 'latest' waits for SIGHUP.
+    if (ref.kind === 'run') return;
+    const watched = ref.kind === 'alias' ? join(runsDir, 'registry.json') : ref.path;
+    const file = basename(watched);
     try {
-      // The folder, not the file: saving a model renames a new file over the old one, which a
-      // watch on the old file's inode would miss.
-      watcher = watch(dirname(modelPath), (_event, name) => {
+      // The folder, not the file: saving a model (or the registry) renames a new file over the
+      // old one, which a watch on the old file's inode would miss.
+      watcher = watch(dirname(watched), (_event, name) => {
         if (name !== null && name.toString() !== file) return;
         clearTimeout(debounce);
         debounce = setTimeout(() => void reload(), 100);
@@ -402,15 +432,15 @@ export async function startService(options: ServiceOptions): Promise<PredictionS
     throw new Error(`serve: cannot listen on ${options.host ?? '127.0.0.1'}:${options.port ?? 9696}${hint}: ${e.message}`, { cause: error });
   }
   try {
-    current = await readServedModel(modelPath);
+    current = await readServedModel(await resolveModel());
   } catch (error) {
     await app.close().catch(() => undefined);
     throw error;
   }
   state = 'ready';
-  log('info', 'model loaded', { model_version: current.version, previous: null, file: current.info.file });
+  log('info', 'model loaded', { ...loadedFields(current), previous: null });
   log('info', 'listening', { url, model_version: current.version });
-  if (options.watch !== false) startWatching();
+  if (options.watch !== false) startWatching(current.ref);
 
   return {
     url,
@@ -431,24 +461,35 @@ declare module 'fastify' {
   }
 }
 
+/** The fields of a `model loaded` event: which version, from which file, run and alias. */
+function loadedFields(served: ServedModel): Record<string, unknown> {
+  return {
+    model_version: served.version,
+    file: served.info.file,
+    ...(served.ref.run !== null ? { run_id: served.ref.run.id } : {}),
+    ...(served.ref.alias !== null ? { alias: served.ref.alias } : {}),
+  };
+}
+
 /**
  * Reads, hashes and validates a model file. The bytes are read before and after loading; if
  * they differ the file was being replaced meanwhile, and the read is tried again.
  */
-async function readServedModel(path: string): Promise<ServedModel> {
+async function readServedModel(ref: ResolvedModelRef): Promise<ServedModel> {
+  const { path } = ref;
   for (let attempt = 0; ; attempt++) {
     const before = await readFile(path).catch(() => undefined);
     const saved = await loadModel(path);
     const after = await readFile(path);
     if (before !== undefined && before.equals(after)) {
       const version = createHash('sha256').update(after).digest('hex').slice(0, 12);
-      return { saved, version, info: modelInfo(saved, version, path) };
+      return { saved, version, info: modelInfo(saved, version, ref), ref };
     }
     if (attempt >= 4) throw new Error(`serve: ${path} kept changing while it was read; try again once it is written`);
   }
 }
 
-function modelInfo(saved: LoadedModel, version: string, path: string): ModelInfo {
+function modelInfo(saved: LoadedModel, version: string, ref: ResolvedModelRef): ModelInfo {
   const { metadata, features } = saved;
   const data = (value: unknown): ModelInfo['training'] => {
     if (typeof value !== 'object' || value === null) return null;
@@ -462,7 +503,7 @@ function modelInfo(saved: LoadedModel, version: string, path: string): ModelInfo
   }
   return {
     model_version: version,
-    file: basename(path),
+    file: basename(ref.path),
     loaded_at: new Date().toISOString(),
     created_at: typeof metadata.createdAt === 'string' ? metadata.createdAt : null,
     features: { categorical: [...features.categorical], numerical: [...features.numerical] },
@@ -472,33 +513,24 @@ function modelInfo(saved: LoadedModel, version: string, path: string): ModelInfo
     metrics,
     synthetic: metadata.synthetic === true,
     library_version: typeof metadata.libraryVersion === 'string' ? metadata.libraryVersion : null,
+    run_id: ref.run?.id ?? null,
+    alias: ref.alias,
   };
 }
 
 /**
- * A training source as the service may show it: a URL without user, password, query or
- * fragment (signed URLs carry secrets there); a local path as its file name (folders can name
- * people and machines).
+ * A training source as the service may show it: a URL as every shown or saved source is
+ * (errors.ts's `redactUrl`: no user, password or fragment, and `?…` where a query was, since
+ * signed URLs carry secrets there); a local path as its file name (folders can name people and
+ * machines).
  *
  * @example
  * publicSource('https://user:pw@example.org/t/yellow_tripdata_2024-01.parquet?X-Amz-Signature=abc');
- * // 'https://example.org/t/yellow_tripdata_2024-01.parquet'
+ * // 'https://example.org/t/yellow_tripdata_2024-01.parquet?…'
  * publicSource('/home/alice/data/yellow_tripdata_2024-01.parquet'); // 'yellow_tripdata_2024-01.parquet'
  */
 export function publicSource(source: string): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
-    try {
-      const url = new URL(source);
-      url.username = '';
-      url.password = '';
-      url.search = '';
-      url.hash = '';
-      return url.toString();
-    } catch {
-      // Not a URL after all: treat as a path below.
-    }
-  }
-  return basename(source);
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source) ? redactUrl(source) : basename(source);
 }
 
 function fieldOf(error: RecordError): { field?: string } {

@@ -30,6 +30,7 @@ import { gzipSync } from 'node:zlib';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 // hyparquet-writer pins its own hyparquet; take the schema type from it so the two agree.
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer';
+import { GENERATOR_CREATED_BY } from './generated.js';
 import { writeFileAtomic } from './output.js';
 import { zstdWasm } from './zstd.js';
 
@@ -209,7 +210,7 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
       compressors,
       // pyarrow writes statistics too; keeps the files' footers alike.
       statistics: true,
-      createdBy: 'taxi-duration synthetic (TLC-shaped)',
+      createdBy: GENERATOR_CREATED_BY,
     });
     const generator = new TripGenerator({ year, monthIndex, seed, quirks, color, timestampUnit, locationIdType, drift });
     for (let start = 0; start < rows; start += rowGroupSize) {

@@ -4,11 +4,11 @@
  *
  * `train()` calls {@link trackTraining} around its own work, so the CLI, notebooks and scripts
  * all record runs without doing anything. The run is started before any data is read (an
- * unwritable store fails the run at once, not after minutes of work), and finished after the
- * model file was written: it then holds the parameters, both data files (size and SHA-256),
- * rows, metrics, stage times, its own copy of the model file and of the plot, and the code version.
+ * unwritable store fails the run at once, not after minutes of work), and finished before the
+ * outputs are published: it then holds the parameters, both data files (size and SHA-256),
+ * rows, metrics, stage times, its own copy of the model file and of the plot, and the code
+ * version. So every published model has its run record; see {@link trackTraining} for the order.
  */
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 
 import { loadModel } from './modelFile.js';
@@ -26,19 +26,37 @@ import { startRun, type ActiveRun } from './runs.js';
 export type TrainRuns = string | false | { dir?: string; parentRunId?: string; tags?: Record<string, string> };
 
 /**
- * Runs `trainOnce(options)` as a recorded run of the store `options.runs` names (default
+ * What `train()` hands its recorder once every output is staged (written in full beside its
+ * target) and before any is published: the run is recorded from these very bytes, so the run's
+ * copy of the model is the published model, and a recording that fails publishes nothing.
+ *
+ * @example
+ * await recorder?.beforePublish(result, { model: modelText, plot: plotHtml });
+ */
+export interface TrainingRecorder {
+  /** Records the finished training; throwing stops the outputs from being published. */
+  beforePublish(result: TrainResult, files: { model: string; plot: string | null }): Promise<void>;
+}
+
+/**
+ * Runs `trainOnce` as a recorded run of the store `options.runs` names (default
  * `defaultRunsDir()`), and returns its result with `run` set to the run's id and folder.
  *
- * A failure while training marks the run failed and is rethrown unchanged. A failure while
- * recording, after the model was written, marks the run failed and becomes a `runs: ...`
- * error that says the model was written.
+ * The order makes a published model always have its run record: the run starts before any data
+ * is read; when the outputs are staged, `trainOnce` calls the recorder, which writes the run's
+ * data hashes, metrics, its own copies of the staged model and plot, and marks it `finished`;
+ * only then are the outputs renamed into place (the model last). A failure while training or
+ * recording publishes nothing and marks the run failed; a failure while publishing (after the
+ * run finished) marks it failed too, since its outputs are not where it says. Errors are
+ * rethrown unchanged, except the recording's, which add that no output was published.
  *
+ * @throws Error (`runs: ...`) when the run cannot be started or recorded; the training's own errors.
  * @example
  * export async function train(options = {}) { return trackTraining(options, trainOnce); }
  */
 export async function trackTraining(
   options: TrainOptions,
-  trainOnce: (options: TrainOptions) => Promise<TrainResult>,
+  trainOnce: (options: TrainOptions, recorder?: TrainingRecorder) => Promise<TrainResult>,
 ): Promise<TrainResult> {
   const target = options.runs ?? {};
   if (target === false) return trainOnce(options);
@@ -50,24 +68,28 @@ export async function trackTraining(
     parentRunId: parentRunId ?? null,
     ...(tags !== undefined ? { tags } : {}),
   });
+  let recorded = false;
+  const recorder: TrainingRecorder = {
+    async beforePublish(result, files) {
+      try {
+        await recordTraining(run, options, result, files);
+        await run.finish();
+      } catch (error) {
+        throw new Error(`runs: recording run ${run.id} failed, so no output was published (${result.outputs.model} is as it was): ${(error as Error).message}`, { cause: error });
+      }
+      recorded = true;
+      result.run = { id: run.id, dir: run.dir };
+    },
+  };
   let result: TrainResult;
   try {
-    result = await trainOnce(options);
+    result = await trainOnce(options, recorder);
+    if (!recorded) throw new Error(`runs: the training returned without recording run ${run.id} before publishing its outputs`);
   } catch (error) {
     await run.fail(error);
     throw error;
   }
-  try {
-    await recordTraining(run, options, result);
-    await run.finish();
-  } catch (error) {
-    await run.fail(error);
-    throw new Error(`runs: the model was trained and written to ${result.outputs.model}, but recording run ${run.id} failed: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
   options.onProgress?.({ stage: 'save', message: `run: ${run.id} (${run.dir})`, done: true });
-  result.run = { id: run.id, dir: run.dir };
   return result;
 }
 
@@ -77,8 +99,8 @@ function requestedParams(options: TrainOptions): Record<string, unknown> {
   return { ...rest };
 }
 
-/** Fills the run from a finished training: params as resolved, data, metrics, times, artifacts. */
-async function recordTraining(run: ActiveRun, options: TrainOptions, result: TrainResult): Promise<void> {
+/** Fills the run from a finished training: params as resolved, data, metrics, times, and its own copies of the staged model and plot. */
+async function recordTraining(run: ActiveRun, options: TrainOptions, result: TrainResult, files: { model: string; plot: string | null }): Promise<void> {
   const r = run.record;
   r.params = {
     ...r.params,
@@ -107,21 +129,14 @@ async function recordTraining(run: ActiveRun, options: TrainOptions, result: Tra
     rowsWithNulls: { train: result.train.rowsWithNulls, val: result.val.rowsWithNulls },
   };
 
-  // The run's own copy of the model: the published file may be overwritten by the next run.
-  // It must be the model this call fitted, not one another process saved there meanwhile.
-  const model = await run.addArtifact('model', result.outputs.model, 'model.json');
+  // The run's own copy of the model, the bytes about to be published: the published file may be
+  // overwritten by the next run. Loaded back, so a run never lists a model that would not load.
+  const model = await run.writeArtifact('model', 'model.json', files.model);
   const copy = await loadModel(join(run.dir, model.path));
-  const same =
-    copy.model.intercept === result.model.intercept &&
-    copy.model.coef.length === result.model.coef.length &&
-    copy.model.coef.every((c, i) => c === result.model.coef[i]) &&
-    copy.vectorizer.getFeatureNamesOut().join('\n') === result.vectorizer.getFeatureNamesOut().join('\n');
-  if (!same) throw new Error(`${result.outputs.model} changed before it could be copied (another run saved there meanwhile)`);
   r.params.features = [...copy.features.categorical, ...copy.features.numerical].join(',');
-  if (result.outputs.plot !== null) {
+  if (files.plot !== null) {
     // The page loads the store's shared plotly.js (lib/runAssets.ts) instead of carrying 4.8 MB of it.
-    const html = await readFile(result.outputs.plot, 'utf8');
     const src = scriptSrc(join(run.dir, 'artifacts'), await plotlyAsset(run.runsDir));
-    await run.writeArtifact('plot', 'predicted_vs_actual.html', withExternalPlotly(html, src) ?? html);
+    await run.writeArtifact('plot', 'predicted_vs_actual.html', withExternalPlotly(files.plot, src) ?? files.plot);
   }
 }

@@ -113,6 +113,8 @@ for (const set of sets) {
     TLC_BASE_URL: base,
     TAXI_DATA_DIR: join(setDir, 'cache'),
     TAXI_MODEL_PATH: join(setDir, 'models/lin_reg.json'),
+    // Notebook 3 records its training run and promotes it: into the set's own store, never the project's runs/.
+    TAXI_RUNS_DIR: join(setDir, 'runs'),
     TAXI_NOTEBOOK_RUN: 'headless',
   };
   for (const name of ['TAXI_COLOR', 'TAXI_TRAIN', 'TAXI_VAL', 'TAXI_MIN_DURATION', 'TAXI_MAX_DURATION']) delete env[name];

@@ -1,5 +1,6 @@
 /**
- * `taxi-duration runs | promote | monitor | retrain`, in-process through the command's `main`:
+ * `taxi-duration runs | promote | monitor | retrain`, and the runs store in `train` and `predict`
+ * (`--runs-dir`, `--no-track`, `--model ALIAS`), in-process through the command's `main`:
  * outputs, exit codes (0, 3 for a crossed limit, 1 for a failed run, 2 for a bad command line)
  * and one-line errors.
  */
@@ -11,7 +12,7 @@ import { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { main } from '../lib/cli.js';
-import { train, type MonitorReport, type RetrainResult, type Run } from '../lib/index.js';
+import { listRuns, promote, readRun, train, type MonitorReport, type RetrainResult, type Run } from '../lib/index.js';
 import { writeMonths } from './helpers/months.js';
 
 let dir: string;
@@ -190,5 +191,61 @@ describe('help', () => {
 
   it('the main help names the subcommands', async () => {
     expect((await run('--help')).stdout).toContain('taxi-duration runs | promote | monitor | retrain');
+  });
+});
+
+describe('train, predict: the runs store from the command line', () => {
+  let store: string;
+  let recorded: string;
+  const trips = [
+    { PULocationID: '161', DOLocationID: '236', trip_distance: 2.1 },
+    { PULocationID: 43, DOLocationID: 151, trip_distance: 1.0 },
+  ];
+  /** `predict` with JSON records on stdin. */
+  async function predict(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const sink = (into: string[]) => new Writable({ write: (chunk: Buffer, _e, done) => (into.push(chunk.toString()), done()) });
+    const code = await main(['predict', ...args], { stdout: sink(out), stderr: sink(err), stdin: Readable.from([JSON.stringify(trips)]) });
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  }
+  beforeAll(() => {
+    store = join(dir, 'cli-runs');
+  });
+
+  it('train --runs-dir records the run there and names it in the summary', async () => {
+    const result = await run('--train', '2024-01', '--val', '2024-03', '--cache-dir', cacheDir, '--out', join(dir, 'cli-models'), '--no-plot', '--runs-dir', store);
+    expect(result.code, result.stderr).toBe(0);
+    const line = /^run: (\d{8}-\d{6}-[0-9a-f]{6}) \((.*)\)$/m.exec(result.stdout)!;
+    expect(line[2]).toBe(join(store, line[1]!));
+    recorded = line[1]!;
+    const stored = await readRun(recorded, { runsDir: store });
+    expect(stored).toMatchObject({ kind: 'train', status: 'finished', params: { train: '2024-01', val: '2024-03' } });
+    expect(readFileSync(join(stored.dir, 'artifacts', 'model.json'), 'utf8')).toBe(readFileSync(join(dir, 'cli-models', 'lin_reg.json'), 'utf8'));
+  });
+
+  it('train --no-track records nothing (and refuses --runs-dir with it)', async () => {
+    const before = (await listRuns({ runsDir: store })).length;
+    const result = await run('--train', '2024-01', '--val', '2024-03', '--cache-dir', cacheDir, '--out', join(dir, 'untracked'), '--no-plot', '--no-track');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).not.toMatch(/^run: /m);
+    expect(result.stdout).toMatch(/^model: .*untracked\/lin_reg\.json$/m);
+    expect(await listRuns({ runsDir: store })).toHaveLength(before);
+    expect(await listRuns({ runsDir: process.env.TAXI_RUNS_DIR! })).not.toContainEqual(expect.objectContaining({ params: expect.objectContaining({ outDir: join(dir, 'untracked') }) }));
+    expectError(await run('--synthetic', '--no-track', '--runs-dir', store), 2, /^taxi-duration: --no-track records no run, so --runs-dir has nothing to do; give one of them$/);
+  });
+
+  it('predict --model takes an alias, a run id or latest, with the numbers of the model file itself', async () => {
+    await promote(recorded, 'production', { runsDir: store });
+    const byFile = await predict('--model', join(dir, 'cli-models', 'lin_reg.json'), '-q');
+    expect(byFile.code, byFile.stderr).toBe(0);
+    expect(byFile.stdout.trim().split('\n')).toHaveLength(2);
+    const byAlias = await predict('--model', 'production', '--runs-dir', store);
+    expect(byAlias.code, byAlias.stderr).toBe(0);
+    expect(byAlias.stdout).toBe(byFile.stdout);
+    expect(byAlias.stderr).toContain(`predict: note: production (run ${recorded}): ${join(store, recorded, 'artifacts', 'model.json')}\n`);
+    expect((await predict('--model', recorded.slice(0, -1), '--runs-dir', store, '-q')).stdout).toBe(byFile.stdout);
+    expect((await predict('--model', 'latest', '--runs-dir', store, '-q')).stdout).toBe(byFile.stdout);
+    expectError(await predict('--model', 'staging', '--runs-dir', store), 1, /^registry: "staging" is not a model file, an alias \(known: production\) or a run id$/);
   });
 });

@@ -17,7 +17,8 @@ import {
   monitorModel,
   parseMonths,
   addMonths,
-  predictCleanTrips,
+  monthsBefore,
+  predictTrips,
   promote,
   readRun,
   readTrips,
@@ -190,7 +191,7 @@ describe('monitorModel', () => {
   });
 });
 
-describe('parseMonths, addMonths, predictCleanTrips', () => {
+describe('months (lib/months.ts), and scoring through predictTrips', () => {
   it('reads ranges and lists, across years', () => {
     expect(parseMonths('2023-11..2024-02')).toEqual(['2023-11', '2023-12', '2024-01', '2024-02']);
     expect(parseMonths('2024-01, 2024-03..2024-04,data/x.parquet')).toEqual(['2024-01', '2024-03', '2024-04', 'data/x.parquet']);
@@ -199,12 +200,14 @@ describe('parseMonths, addMonths, predictCleanTrips', () => {
     expect(() => parseMonths('2009-01..2099-12')).toThrow(/more than 600 months/);
     expect(addMonths('2024-01', -1)).toBe('2023-12');
     expect(addMonths('2023-12', 13)).toBe('2025-01');
+    expect(monthsBefore('2024-02', 3)).toEqual(['2023-11', '2023-12', '2024-01']);
+    expect(() => monthsBefore('2024-02', 0)).toThrow(/^months: a window must be a whole number of months from 1 to 120, got 0$/);
   });
 
-  it('scores in chunks exactly as one transform of the whole month', async () => {
+  it('scores cleaned months in chunks exactly as one transform of the whole month', async () => {
     const model = await loadModel(production.outputs.model);
     const clean = cleanTrips(await readTrips(join(cacheDir, 'yellow_tripdata_2024-03.parquet')));
-    expect(Array.from(predictCleanTrips(model, clean))).toEqual(Array.from(model.model.predict(model.vectorizer.transform(clean.features))));
+    expect(Array.from(predictTrips(model, clean.features).duration)).toEqual(Array.from(model.model.predict(model.vectorizer.transform(clean.features))));
   });
 });
 

@@ -11,6 +11,7 @@ const cell = {
   baseUrl: 'https://d37ci6vzurychx.cloudfront.net/trip-data',
   cacheDir: '../data',
   modelPath: '../models/lin_reg.json',
+  runsDir: '../runs',
 };
 
 describe('notebookParameters', () => {
@@ -31,6 +32,7 @@ describe('notebookParameters', () => {
       TLC_BASE_URL: 'http://127.0.0.1:8000/trip-data',
       TAXI_DATA_DIR: '/tmp/cache',
       TAXI_MODEL_PATH: '/tmp/m.json',
+      TAXI_RUNS_DIR: '/tmp/runs', // a headless run's store, away from the project's runs/
       TAXI_MIN_DURATION: '1', // the same as the cell: nothing to tell
     };
     const p = notebookParameters(cell, { env, onOverride: (m) => told.push(m) });
@@ -43,8 +45,10 @@ describe('notebookParameters', () => {
       baseUrl: env.TLC_BASE_URL,
       cacheDir: '/tmp/cache',
       modelPath: '/tmp/m.json',
+      runsDir: '/tmp/runs',
     });
-    expect(told).toHaveLength(7);
+    expect(told).toHaveLength(8);
+    expect(told).toContain('TAXI_RUNS_DIR=/tmp/runs replaces runsDir ("../runs" in the parameters cell)');
     expect(told).toContain('TAXI_MAX_DURATION=30 replaces maxDuration (60 in the parameters cell)');
     expect(told).toContain('TAXI_TRAIN=/data/my.parquet replaces train ("2024-01" in the parameters cell)');
   });
@@ -55,7 +59,7 @@ describe('notebookParameters', () => {
   });
 
   it('names every environment variable after the one the command and library read', () => {
-    expect(PARAMETER_ENV).toMatchObject({ baseUrl: 'TLC_BASE_URL', cacheDir: 'TAXI_DATA_DIR', train: 'TAXI_TRAIN' });
+    expect(PARAMETER_ENV).toMatchObject({ baseUrl: 'TLC_BASE_URL', cacheDir: 'TAXI_DATA_DIR', train: 'TAXI_TRAIN', runsDir: 'TAXI_RUNS_DIR' });
     expect(Object.keys(PARAMETER_ENV).sort()).toEqual(Object.keys(cell).sort());
   });
 
@@ -67,6 +71,7 @@ describe('notebookParameters', () => {
     [{ maxDuration: -5 }, {}, 'notebook: maxDuration must be a number of minutes ≥ 0, got -5 in the parameters cell'],
     [{ minDuration: 30, maxDuration: 30 }, {}, 'notebook: minDuration (30) must be below maxDuration (30); edit the parameters cell'],
     [{ minDuration: 1, maxDuration: 60 }, { TAXI_MIN_DURATION: '90' }, 'notebook: minDuration (90) must be below maxDuration (60)'],
+    [{ runsDir: ' ' }, {}, 'notebook: runsDir must be a non-empty string, got " " in the parameters cell; edit the parameters cell (or unset TAXI_RUNS_DIR)'],
     [{ train: '' }, {}, 'notebook: train must be a non-empty string (a month like 2024-01, a .parquet path or an http(s) URL), got ""'],
     [{ baseUrl: 'd37ci6vzurychx.cloudfront.net' }, {}, 'notebook: baseUrl must be an http(s) URL such as https://d37ci6vzurychx.cloudfront.net/trip-data'],
   ])('refuses %j (env %j) with the fix', (values, env, message) => {

@@ -23,7 +23,6 @@ import {
   projectRoot,
   readRun,
   recordRun,
-  redactSource,
   runsTable,
   startRun,
   type RunRecord,
@@ -48,7 +47,7 @@ describe('startRun, finish, fail', () => {
     const r = await record(run.id);
     expect(r).toMatchObject({ format: 'taxi-duration/run', version: 1, kind: 'train', status: 'running', endedAt: null, error: null });
     expect(r.process).toMatchObject({ pid: process.pid, host: hostname() });
-    expect(r.params).toEqual({ train: '2024-01', source: 'https://example.org/x.parquet' }); // no function, no secret
+    expect(r.params).toEqual({ train: '2024-01', source: 'https://example.org/x.parquet?…' }); // no function, no secret
     expect(r.code.libraryVersion).toBe(libraryVersion());
     await run.finish();
     const done = await readRun(run.id, { runsDir: dir });
@@ -114,7 +113,7 @@ describe('startRun, finish, fail', () => {
     await writeFile(data, 'PAR1 some bytes PAR1');
     const run = await startRun({ runsDir: dir, kind: 'train' });
     const entry = await run.addData({ role: 'train', source: 'https://x.org/m.parquet?token=1', path: data, generated: true, rowsRead: 3, rowsKept: 2 });
-    expect(entry).toMatchObject({ source: 'https://x.org/m.parquet', bytes: 20, sha256: createHash('sha256').update('PAR1 some bytes PAR1').digest('hex') });
+    expect(entry).toMatchObject({ source: 'https://x.org/m.parquet?…', bytes: 20, sha256: createHash('sha256').update('PAR1 some bytes PAR1').digest('hex') });
     expect(run.record.synthetic).toBe(true);
   });
 
@@ -221,10 +220,18 @@ describe('project', () => {
     expect(typeof version.gitDirty).toBe(version.gitCommit === null ? 'object' : 'boolean');
     expect(version.node).toBe(process.version);
   });
+});
 
-  it('redacts credentials and queries of URLs, and leaves months and paths alone', () => {
-    expect(redactSource('https://user:pw@example.org/a/b.parquet?X-Amz-Signature=abc#frag')).toBe('https://example.org/a/b.parquet');
-    expect(redactSource('2024-01')).toBe('2024-01');
-    expect(redactSource('data/x?.parquet')).toBe('data/x?.parquet');
+describe('redaction', () => {
+  it('records sources and parameters with URLs redacted (errors.ts redactUrl), months and paths as given', async () => {
+    const signed = 'https://user:pw@example.org/a/b.parquet?X-Amz-Signature=abc#frag';
+    const run = await startRun({ runsDir: dir, kind: 'train', params: { train: signed, val: '2024-02', out: 'data/x?.parquet' } });
+    for (const source of [signed, '2024-01', 'data/x?.parquet']) await run.addData({ role: 'month', source, path: null, generated: false });
+    await run.finish();
+    const text = await readFile(join(run.dir, 'run.json'), 'utf8');
+    expect(text).not.toMatch(/pw|Signature|frag/);
+    const stored = await readRun(run.id, { runsDir: dir });
+    expect(stored.params).toMatchObject({ train: 'https://example.org/a/b.parquet?…', val: '2024-02', out: 'data/x?.parquet' });
+    expect(stored.data.map((d) => d.source)).toEqual(['https://example.org/a/b.parquet?…', '2024-01', 'data/x?.parquet']);
   });
 });

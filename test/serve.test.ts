@@ -3,16 +3,17 @@
  * and over real sockets on 127.0.0.1 for what needs them (reload under load, shutdown with a
  * request in flight, request timeouts).
  */
+import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { main } from '../lib/cli.js';
-import { LinearRegression, predictRecords, readTrips, type LoadedModel } from '../lib/index.js';
-import { publicSource, startService, type PredictionService, type ServiceLogEntry, type ServiceOptions } from '../lib/serve.js';
+import { LinearRegression, predictRecords, promote, readTrips, train, type LoadedModel } from '../lib/index.js';
+import { publicSource, startService, type ModelInfo, type PredictionService, type ServiceLogEntry, type ServiceOptions } from '../lib/serve.js';
 import { fitModel } from './predictModel.js';
 
 let dir: string;
@@ -113,7 +114,7 @@ describe('serve: answers', () => {
       file: 'lin_reg.json',
       features: { categorical: ['PULocationID', 'DOLocationID'], numerical: ['trip_distance'] },
       feature_count: saved.vectorizer.getFeatureNamesOut().length,
-      training: { sources: ['https://example.org/trip-data/yellow_tripdata_2024-01.parquet', 'yellow_tripdata_2024-02.parquet'], rows: 3900 },
+      training: { sources: ['https://example.org/trip-data/yellow_tripdata_2024-01.parquet?…', 'yellow_tripdata_2024-02.parquet'], rows: 3900 },
       metrics: { rmseTrain: 7.5, rmseValidation: 7.7 },
       synthetic: true,
       created_at: saved.metadata.createdAt,
@@ -121,9 +122,10 @@ describe('serve: answers', () => {
     expect(model.body).not.toMatch(/secret|Signature|alice|frag/);
   });
 
-  it('publicSource strips credentials, queries and folders', () => {
-    expect(publicSource('https://u:p@h.example/a/b.parquet?sig=1#x')).toBe('https://h.example/a/b.parquet');
-    expect(publicSource('s3://bucket/key.parquet?versionId=3')).toBe('s3://bucket/key.parquet');
+  it('publicSource strips credentials, queries (marked ?…, as errors.ts redactUrl does everywhere) and folders', () => {
+    expect(publicSource('https://u:p@h.example/a/b.parquet?sig=1#x')).toBe('https://h.example/a/b.parquet?…');
+    expect(publicSource('s3://bucket/key.parquet?versionId=3')).toBe('s3://bucket/key.parquet?…');
+    expect(publicSource('https://h.example/a/b.parquet?…')).toBe('https://h.example/a/b.parquet?…'); // already redacted by train()
     expect(publicSource('/srv/data/yellow_tripdata_2024-01.parquet')).toBe('yellow_tripdata_2024-01.parquet');
     expect(publicSource('2024-01')).toBe('2024-01');
   });
@@ -275,6 +277,89 @@ describe('serve: reload', () => {
     expect([...statuses.keys()]).toEqual([200]);
     expect(done).toBeGreaterThan(100);
     expect(versions.size).toBe(2);
+  });
+});
+
+describe('serve: a model named by alias or run (the runs store)', () => {
+  let runsDir: string;
+  const runIds: string[] = [];
+  beforeAll(async () => {
+    runsDir = join(dir, 'runs');
+    // Two training runs on different months: two models with different coefficients.
+    for (const month of ['2024-01', '2024-02']) {
+      const result = await train({ synthetic: true, syntheticRows: 5000, train: month, val: '2024-03', cacheDir: join(dir, 'cache'), outDir: join(dir, 'store-models'), plotName: false, runs: runsDir });
+      runIds.push(result.run!.id);
+    }
+  });
+  beforeEach(async () => {
+    await promote(runIds[0]!, 'production', { runsDir });
+  });
+
+  const version = async (runId: string) => createHash('sha256').update(await readFile(join(runsDir, runId, 'artifacts', 'model.json'))).digest('hex').slice(0, 12);
+
+  it('serves the run an alias points at, and moves with the alias on reload', async () => {
+    const { service, logs } = await start({ modelPath: undefined, model: 'production', runsDir });
+    expect(service.model()).toMatchObject({ run_id: runIds[0], alias: 'production', model_version: await version(runIds[0]!), file: 'model.json' });
+    expect(logs.find((e) => e.event === 'model loaded')).toMatchObject({ run_id: runIds[0], alias: 'production', previous: null });
+    await promote(runIds[1]!, 'production', { runsDir });
+    expect(service.model().run_id).toBe(runIds[0]); // nothing moves until a reload
+    expect(await service.reload()).toEqual({ ok: true, model_version: await version(runIds[1]!) });
+    const r = await post(service, JSON.stringify(trip));
+    expect(r.json().model_version).toBe(await version(runIds[1]!));
+    expect((await service.app.inject({ method: 'GET', url: '/model' })).json()).toMatchObject({ run_id: runIds[1], alias: 'production' });
+    expect(logs.filter((e) => e.event === 'model loaded').at(-1)).toMatchObject({ run_id: runIds[1], alias: 'production', previous: await version(runIds[0]!) });
+  });
+
+  it('refuses to switch to a promoted model that no longer is what its run recorded (the old one keeps serving)', async () => {
+    const { service, logs } = await start({ modelPath: undefined, model: 'production', runsDir });
+    await promote(runIds[1]!, 'production', { runsDir });
+    const artifact = join(runsDir, runIds[1]!, 'artifacts', 'model.json');
+    const good = await readFile(artifact);
+    try {
+      await writeFile(artifact, good.toString().replace('"intercept":', '"intercept": 1e3, "was":'));
+      const refused = await service.reload();
+      expect(refused).toMatchObject({ ok: false, model_version: await version(runIds[0]!) });
+      expect(refused.error).toMatch(/^registry: .*model\.json is not the model run \S+ recorded \(its SHA-256 differs\)/);
+      expect(logs.at(-1)).toMatchObject({ event: 'reload refused', level: 'warn' });
+      expect((await post(service, JSON.stringify(trip))).json().model_version).toBe(await version(runIds[0]!));
+    } finally {
+      await writeFile(artifact, good);
+    }
+    expect((await service.reload()).ok).toBe(true);
+    expect(service.model().run_id).toBe(runIds[1]);
+  });
+
+  it('follows a promotion by itself, watching the registry', async () => {
+    const { service } = await start({ modelPath: undefined, model: 'production', runsDir, watch: true });
+    expect(service.model().run_id).toBe(runIds[0]);
+    await promote(runIds[1]!, 'production', { runsDir, reason: 'a better model' });
+    await vi.waitFor(() => expect(service.model().run_id).toBe(runIds[1]), { timeout: 5000, interval: 50 });
+  });
+
+  it('serves a run by id or prefix, with no alias; refuses an unknown name and two ways of naming the model', async () => {
+    const { service } = await start({ modelPath: undefined, model: runIds[1]!.slice(0, -1), runsDir });
+    expect(service.model()).toMatchObject({ run_id: runIds[1], alias: null });
+    await expect(startService({ model: 'staging', runsDir, port: 0 })).rejects.toThrow(/^registry: "staging" is not a model file, an alias \(known: production\) or a run id/);
+    await expect(startService({ model: 'production', modelPath, runsDir, port: 0 })).rejects.toThrow(/^serve: give the model as `model` .* or as `modelPath` .*, one of them$/);
+  });
+
+  it('the command: --model production --runs-dir, and SIGHUP loads what the alias points at now', async () => {
+    let text = '';
+    const err = new Writable({ write: (c: Buffer, _e, done) => ((text += c.toString()), done()) });
+    const events = () => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const run = main(['serve', '--model', 'production', '--runs-dir', runsDir, '--port', '0', '--no-watch', '--access-log', 'off'], {
+      stdout: new Writable({ write: (_c, _e, done) => done() }),
+      stderr: err,
+      stdin: Readable.from([]),
+    });
+    await vi.waitFor(() => expect(events().some((e) => e.event === 'listening')).toBe(true), { timeout: 5000, interval: 20 });
+    const url = String(events().find((e) => e.event === 'listening')!.url);
+    await promote(runIds[1]!, 'production', { runsDir });
+    process.emit('SIGHUP'); // the handler the command installed, as the signal would call it
+    await vi.waitFor(() => expect(events().filter((e) => e.event === 'model loaded').map((e) => e.run_id)).toEqual([runIds[0], runIds[1]]), { timeout: 5000, interval: 20 });
+    expect(((await (await fetch(`${url}/model`)).json()) as ModelInfo).run_id).toBe(runIds[1]);
+    process.emit('SIGTERM');
+    expect(await run).toBe(0);
   });
 });
 

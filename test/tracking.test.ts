@@ -3,7 +3,7 @@
  * code version; a failed training is a failed run; the store can be moved or turned off.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,11 +90,60 @@ describe('train() records a run', () => {
     expect(existsSync(cache)).toBe(false); // nothing was generated or read
   });
 
-  it('refuses to record a model file that another process replaced before it was copied', async () => {
-    const other = await train({ synthetic: true, syntheticRows: 10_000, cacheDir: join(dir, 'cache'), outDir: join(dir, 'other'), plotName: false, runs: false });
-    // The training "returns" the first result, but its published file now holds another model.
-    const error = await trackTraining({ runs: runsDir }, async () => ({ ...first, outputs: { ...first.outputs, model: other.outputs.model, plot: null } })).catch((e: Error) => e);
-    expect((error as Error).message).toMatch(/^runs: the model was trained and written to .*other.*lin_reg\.json, but recording run \S+ failed: .* changed before it could be copied/);
+  it('names its run in the metrics JSON, and its model artifact is the published model, byte for byte', async () => {
+    const metricsJson = join(dir, 'metrics', 'm.json');
+    const result = await train({ synthetic: true, syntheticRows: 10_000, cacheDir: join(dir, 'cache'), outDir: join(dir, 'published'), plotName: false, metricsJson, runs: runsDir });
+    const metrics = JSON.parse(await readFile(metricsJson, 'utf8')) as { run?: { id: string; dir: string } };
+    expect(metrics.run).toEqual(result.run);
+    const run = await readRun(result.run!.id, { runsDir });
+    expect(await sha256(join(run.dir, run.artifacts.model!.path))).toBe(await sha256(result.outputs.model));
+  });
+
+  it('publishes nothing when recording the run fails: the earlier model, plot and metrics stay, the run is failed', async () => {
+    const outDir = join(dir, 'kept');
+    const metricsJson = join(outDir, 'metrics.json');
+    const options = { synthetic: true, syntheticRows: 10_000, cacheDir: join(dir, 'cache'), outDir, metricsJson, runs: runsDir } as const;
+    const earlier = await train(options);
+    const before = await Promise.all([earlier.outputs.model, earlier.outputs.plot!, metricsJson].map(sha256));
+    // While the new run trains, something takes the place of its artifacts folder: its model copy cannot be written.
+    const error = await train({
+      ...options,
+      minDuration: 2,
+      onProgress: (e) => {
+        if (e.stage === 'evaluate' && e.done) {
+          const running = readdirSync(runsDir).filter((n) => /^\d{8}-/.test(n)).map((n) => join(runsDir, n)).find((d) => readFileSync(join(d, 'run.json'), 'utf8').includes('"status": "running"'))!;
+          writeFileSync(join(running, 'artifacts'), 'in the way');
+        }
+      },
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^runs: recording run (\S+) failed, so no output was published \(.*kept\/lin_reg\.json is as it was\): runs: cannot write artifacts\/model\.json of run \1: /);
+    expect(await Promise.all([earlier.outputs.model, earlier.outputs.plot!, metricsJson].map(sha256))).toEqual(before);
+    const failed = (await listRuns({ runsDir })).at(-1)!;
+    expect(failed).toMatchObject({ status: 'failed', error: { message: (error as Error).message } });
+    expect((await loadModel(earlier.outputs.model)).metadata.minDuration).toBe(1);
+  });
+
+  it('marks a finished run failed when publishing its outputs fails afterwards (the model stays as it was)', async () => {
+    const outDir = join(dir, 'lost-lock');
+    const earlier = await train({ synthetic: true, syntheticRows: 10_000, cacheDir: join(dir, 'cache'), outDir, plotName: false, runs: false });
+    const before = await sha256(earlier.outputs.model);
+    // The output lock is removed by hand while the run trains: the run is recorded, then publishing refuses.
+    const error = await train({
+      synthetic: true, syntheticRows: 10_000, minDuration: 2, cacheDir: join(dir, 'cache'), outDir, plotName: false, runs: runsDir,
+      onProgress: (e) => {
+        if (e.stage === 'evaluate' && e.done) rmSync(join(outDir, '.lin_reg.json.lock'));
+      },
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^output: lost the lock .*\.lin_reg\.json\.lock on the model/);
+    expect(await sha256(earlier.outputs.model)).toBe(before);
+    const run = (await listRuns({ runsDir })).at(-1)!;
+    expect(run).toMatchObject({ status: 'failed', error: { message: (error as Error).message } });
+    expect(run.artifacts.model).toBeDefined(); // it was recorded whole before publishing failed
+  });
+
+  it('fails a run whose training returned without recording it before publishing', async () => {
+    const error = await trackTraining({ runs: runsDir }, async () => first).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^runs: the training returned without recording run \S+ before publishing its outputs$/);
     expect((await listRuns({ runsDir })).at(-1)).toMatchObject({ status: 'failed' });
   });
 
