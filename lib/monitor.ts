@@ -30,6 +30,7 @@ import { parquetCreatedBy, readTripGroups } from './read.js';
 import { findRunOfModel, loadModelRef, type ResolvedModelRef } from './registry.js';
 import { plotlyAsset, scriptSrc } from './runAssets.js';
 import { defaultRunsDir, recordRun, runsCacheDir, type ActiveRun, type Run } from './runs.js';
+import { parseMonths } from './datasets.js';
 import { defaultCacheDir, fetchTrips, parseMonth, type Color } from './source.js';
 
 /**
@@ -227,45 +228,8 @@ export async function monitorModel(options: MonitorOptions): Promise<MonitorRepo
   );
 }
 
-/**
- * Reads months as the command line gives them: one month, a comma list, a range
- * `2024-03..2024-08` (both ends included), or a mix (`2024-01,2024-03..2024-05`). Paths and
- * URLs in a comma list are kept as they are.
- *
- * @throws Error (`monitor: ...` or `source: ...`) for a malformed month, a range that runs
- *   backwards, or more than 600 months.
- * @example
- * parseMonths('2024-03..2024-05'); // ['2024-03', '2024-04', '2024-05']
- */
-export function parseMonths(text: string): string[] {
-  const out: string[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-    const range = /^(.+)\.\.(.+)$/.exec(part);
-    if (range === null) {
-      out.push(/^\d{4}-\d{2}$/.test(part) ? parseMonth(part) : part);
-      continue;
-    }
-    const [from, to] = [parseMonth(range[1]!.trim()), parseMonth(range[2]!.trim())];
-    if (from > to) throw new Error(`monitor: the range ${part} runs backwards; write it oldest first (${to}..${from})`);
-    for (let m = from; m <= to; m = addMonths(m, 1)) {
-      out.push(m);
-      if (out.length > 600) throw new Error(`monitor: ${text} names more than 600 months; monitor fewer at a time`);
-    }
-  }
-  return out;
-}
-
-/**
- * The month `count` months after `month` (before, when negative).
- *
- * @example
- * addMonths('2024-01', -1); // '2023-12'
- */
-export function addMonths(month: string, count: number): string {
-  parseMonth(month);
-  const index = Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1 + count;
-  return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
-}
+// One parser of source lists for every command: datasets.ts's, re-exported where monitoring's callers look.
+export { addMonths, parseMonths } from './datasets.js';
 
 /**
  * The model's predicted duration for every cleaned trip, a chunk of rows at a time (bounded
