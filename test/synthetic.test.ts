@@ -189,7 +189,7 @@ describe('writeSyntheticTrips', () => {
     [{ month: '2024-01', rows: -1 }, /^synthetic: rows must be a non-negative integer, got -1/],
     [{ month: '2024-01', rows: 10, rowGroupSize: 0 }, /^synthetic: rowGroupSize must be a positive integer, got 0/],
     // Checked before a single row is generated: 1e12 rows would otherwise run for days.
-    [{ month: '2024-01', rows: 1e12 }, /^synthetic: rows must be at most 10,000,000 \(a real month has about 3,000,000\), got 1,000,000,000,000$/],
+    [{ month: '2024-01', rows: 1e12 }, /^synthetic: rows must be at most 10,000,000 \(a real yellow month has about 3,000,000\), got 1,000,000,000,000$/],
   ])('rejects %o and leaves no file', async (options, message) => {
     const sub = await mkdtemp(join(dir, 'bad-'));
     await expect(writeSyntheticTrips(join(sub, 'x.parquet'), options)).rejects.toThrow(message);
