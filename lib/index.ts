@@ -31,9 +31,13 @@ export * from './modelFile.js';
 export * from './jsonRecords.js';
 export * from './predict.js';
 export * from './density.js';
+export * from './binnedSeries.js';
 export * from './plots.js';
 export * from './display.js';
 export * from './notebook.js';
+export * from './tripPass.js';
+export * from './accumulate.js';
+export * from './score.js';
 export * from './pipeline.js';
 // MLOps levels 2–4: tracked runs, the registry, monitoring, retraining.
 export * from './project.js';

@@ -24,11 +24,7 @@ export interface RetrainOptions extends MonthSourceOptions {
   month: string;
   /** The alias whose model is checked and maybe replaced. Default `production`. */
   alias?: string;
-  /**
-   * Months of training data, those just before `month`. Default 3. Today's `train()` takes one
-   * training month, so the candidate trains on the newest month of the window (the one before
-   * `month`); the plan records the whole window, ready for multi-month training.
-   */
+  /** Months of training data, those just before `month`: the candidate trains on all of them. Default 3. */
   window?: number;
   /** Train and compare even when the newest month crosses no threshold (a scheduled refresh). */
   force?: boolean;
@@ -60,7 +56,7 @@ export interface RetrainResult {
   production: { runId: string; rmse: number };
   /** The newest month's monitoring. */
   monitor: { runId: string | null; flagged: boolean; flags: string[] };
-  /** Months the candidate should train on (the window) and months it did train on (today: the newest of the window). */
+  /** Months the candidate should train on (the window) and months it did train on (the window, when a candidate was trained). */
   window: string[];
   trainedOn: string[];
   /** The candidate, when one was trained. */
@@ -153,13 +149,13 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
       };
       if (!report.flagged && !options.force) return finish(`nothing to do: ${alias} is within the thresholds on ${month}`, false);
 
-      // 2. Train a candidate on the window (today: its newest month), validated on the newest month.
-      result.trainedOn = [window.at(-1)!];
+      // 2. Train a candidate on the window, validated on the newest month.
+      result.trainedOn = [...window];
       const outDir = join(runsDir, `.retrain-${run.id}`);
       let candidateRunId: string;
       try {
         const trained = await train({
-          train: result.trainedOn[0]!,
+          train: result.trainedOn,
           val: month,
           ...(options.color !== undefined ? { color: options.color } : {}),
           ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
