@@ -108,7 +108,7 @@ describe('taxi-duration monitor', () => {
     expect(result.code, result.stderr).toBe(3);
     expect(result.stderr).toBe('monitor: limits crossed in 2024-05\n');
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^model: production \\(run ${trainIds[1]}\\), trained on 2024-02; validation RMSE at training [\\d.]+; profile from training data$`));
+    expect(lines[0]).toMatch(new RegExp(`^model: production \\(run ${trainIds[1]}\\), trained on 2024-02; validation RMSE at training [\\d.]+; profile from model$`));
     expect(lines.find((l) => l.startsWith('2024-03'))).toMatch(/^2024-03\s+\d+\s+[\d.]+(\s+[\d.]+){7}$/); // no flags
     expect(lines.find((l) => l.startsWith('2024-05'))).toMatch(/RMSE [\d.]+ > 1\.2 × /);
     expect(result.stdout).toMatch(new RegExp(`^report: ${report}$`, 'm'));
@@ -122,7 +122,7 @@ describe('taxi-duration monitor', () => {
     const result = await run('monitor', '--model', 'production', '--months', '2024-03', '--cache-dir', cacheDir, '--runs-dir', runsDir, '--json', '--no-record', '-q');
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as MonitorReport;
-    expect(report).toMatchObject({ flagged: false, flaggedMonths: [], runId: null, profileSource: 'cache' });
+    expect(report).toMatchObject({ flagged: false, flaggedMonths: [], runId: null, profileSource: 'model' });
     expect(report.months.map((m) => m.month)).toEqual(['2024-03']);
   });
 
