@@ -287,9 +287,10 @@ export async function* readTripGroups(path: string, options: ReadTripsOptions = 
 
 /**
  * Row-group buffers that reads can share one after another (`ReadTripsOptions.buffers`): a read
- * takes the sets it needs (large enough for its row groups) and gives them back when it ends, so
- * a thread reading a row group at a time allocates once instead of once per read. The groups a
- * read yielded are views of these buffers: the next read overwrites them.
+ * takes the sets it needs (large enough for its row groups) and gives them back when it ends, and
+ * reads each column chunk's bytes into one kept buffer, so a thread reading a row group at a time
+ * allocates once instead of once per read and chunk. The groups a read yielded are views of
+ * these buffers: the next read overwrites them. Decode workers (`threads`) keep their own.
  *
  * @example
  * const buffers = new ReadBuffers();
@@ -299,6 +300,17 @@ export async function* readTripGroups(path: string, options: ReadTripsOptions = 
  */
 export class ReadBuffers {
   readonly #free: { buffers: TripBuffers; rows: number; shared: boolean }[] = [];
+  #chunk = new Uint8Array(0);
+
+  /**
+   * A buffer of at least `length` bytes for one column chunk's compressed bytes, reused for the
+   * next chunk (this thread decodes a chunk before it reads the next).
+   */
+  chunkBytes(length: number): Uint8Array {
+    // Grown by half again, so a file's slightly larger chunk does not allocate anew each time.
+    if (this.#chunk.length < length) this.#chunk = new Uint8Array(Math.ceil(length * 1.5));
+    return this.#chunk;
+  }
 
   /** A set for `rows` rows (shared memory for decode workers when `shared`): a kept one when large enough. */
   take(rows: number, shared: boolean): TripBuffers {
@@ -463,7 +475,8 @@ class TripFileReader {
       }
       const useWorkers = threads > 1 && options.decoder !== 'hyparquet' && workersAvailable();
       const decompress = await pageDecompressor(codecs);
-      const context: RowGroupContext = { file, plans, absent, decompress, decoder: options.decoder ?? 'auto', metadata };
+      const scratch = options.buffers ? (length: number) => options.buffers!.chunkBytes(length) : undefined;
+      const context: RowGroupContext = { file, plans, absent, decompress, decoder: options.decoder ?? 'auto', metadata, ...(scratch ? { scratch } : {}) };
       return new TripFileReader(context, metadata, dataset, columns, jobs, limit, firstRow, useWorkers ? threads : 1);
     } catch (error) {
       await file.handle.close();
