@@ -19,6 +19,7 @@ import type { Dataset } from '../lib/datasets.js';
 export const SERVED_MONTHS: (Pick<SyntheticTripsOptions, 'month' | 'color' | 'seed' | 'quirks'> & { share: number })[] = [
   { color: 'yellow', month: '2024-01', seed: 1, share: 1 },
   { color: 'yellow', month: '2024-02', seed: 2, share: 1 },
+  { color: 'green', month: '2023-12', seed: 5, share: 0.05 },
   { color: 'green', month: '2024-01', seed: 3, share: 0.05 },
   { color: 'green', month: '2024-02', seed: 4, share: 0.05, quirks: { hugeDistance: 0.0003, hugeDistanceKept: 1 } },
 ];
