@@ -20,6 +20,7 @@ import { isMlopsCommand, mlopsMain } from './mlopsCli.js';
 import { DEFAULT_MODEL_PATH, loadModel } from './modelFile.js';
 import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainOptions, type TrainResult } from './pipeline.js';
 import { predictRecordBatches, predictTrips, RecordError } from './predict.js';
+import { tripColumnsFor } from './clean.js';
 import { readTripGroups } from './read.js';
 import { fetchTrips, type Color } from './source.js';
 import { Progress, reportError, safeWriter } from './terminal.js';
@@ -374,7 +375,8 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
       ...(progress ? { onProgress: (got: number, total: number) => progress.bytes(`download ${input}`, got, total) } : {}),
     }).finally(() => progress?.end());
     // One row group at a time: memory holds a group, not the file.
-    for await (const group of readTripGroups(path)) {
+    // Only the columns the model's features need: an FHV file (no distance) serves a zones-only model.
+    for await (const group of readTripGroups(path, { required: tripColumnsFor(saved.features) })) {
       const p = predictTrips(saved, group);
       await print(p.duration, p.unseen);
     }

@@ -29,7 +29,7 @@ import type { EstimatorName, LinearModel } from './linearModel.js';
 import { modelFileText, type ModelMetadata } from './modelFile.js';
 import { commitFiles, lockOutput, makeDir, resolveOutputPath, stageFile, type OutputLock, type StagedFile } from './output.js';
 import { PassPool, workerCount } from './passPool.js';
-import { fmtInt, prepareSources, setAsideUnreadable, type SourceFile } from './pipelineSources.js';
+import { fmtInt, prepareSources, setAsideUnreadable, TRIPS, type SourceFile } from './pipelineSources.js';
 import { binnedDurationFigure, type Figure } from './plots.js';
 import { mergeProfiles, type TrainingProfile } from './profile.js';
 import { modelData, type ScoredGroup } from './score.js';
@@ -534,7 +534,7 @@ function featuresFor(o: Resolved, dataset: Dataset, files: readonly SourceFile[]
     const missing = neededColumns(features).filter((c) => file.layout.absent.includes(c));
     if (missing.length > 0) {
       throw new Error(
-        `pipeline: ${file.split} ${file.shown} holds ${file.layout.dataset} trips, which record no ${missing.join(', ')}, but the features (${formatFeatureSet(features)}) need it; ` +
+        `pipeline: ${file.split} ${file.shown} holds ${TRIPS[file.layout.dataset]}, which record no ${missing.join(', ')}, but the features (${formatFeatureSet(features)}) need it; ` +
           `train on the zones alone: --features PULocationID,DOLocationID (features option)`,
       );
     }

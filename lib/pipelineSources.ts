@@ -47,8 +47,13 @@ export interface SourceFile {
 /** The `created_by` that lib/synthetic.ts writes into every footer. */
 const GENERATOR = /^taxi-duration synthetic/;
 
-/** How messages name each dataset's trips, and a run for them. */
-const TRIPS: Readonly<Record<Dataset, string>> = { yellow: 'yellow taxi trips', green: 'green taxi trips', fhv: 'for-hire vehicle (FHV) trips', fhvhv: 'high-volume for-hire vehicle (FHVHV) trips' };
+/**
+ * How messages name each dataset's trips (`TRIPS.fhv`: 'for-hire vehicle (FHV) trips'), and a run for them.
+ *
+ * @example
+ * `the training data are ${TRIPS.green}`; // 'the training data are green taxi trips'
+ */
+export const TRIPS: Readonly<Record<Dataset, string>> = { yellow: 'yellow taxi trips', green: 'green taxi trips', fhv: 'for-hire vehicle (FHV) trips', fhvhv: 'high-volume for-hire vehicle (FHVHV) trips' };
 const FOR: Readonly<Record<Dataset, string>> = { yellow: 'yellow taxis', green: 'green taxis', fhv: 'for-hire vehicles (FHV)', fhvhv: 'high-volume for-hire vehicles (FHVHV)' };
 
 /**
