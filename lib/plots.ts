@@ -283,7 +283,8 @@ export function binnedDistributionFigure(series: readonly BinnedSeriesInput[], o
   const [lo, hi] = binnedRange(series, options.range ?? 'bulk');
   // The view in whole fine bins, then display bins of `group` fine bins each (the last one may be narrower).
   const i0 = Math.max(0, Math.min(total - 1, Math.floor((lo - windowLo) / fine + 1e-9)));
-  const i1 = Math.max(i0 + 1, Math.min(total, Math.ceil((hi - windowLo) / fine - 1e-9)));
+  // Through the bin that holds `hi` (a value on a bin's lower edge is in that bin).
+  const i1 = Math.max(i0 + 1, Math.min(total, Math.floor((hi - windowLo) / fine) + 1));
   const group = Math.max(1, Math.ceil((i1 - i0) / bins));
   const range: [number, number] = [windowLo + i0 * fine, windowLo + i1 * fine];
   const data: Trace[] = [];

@@ -58,6 +58,22 @@ describe('histogram', () => {
     expect(h.above).toBe(values.filter((v) => v > 100).length);
   });
 
+  it.each([
+    ['the duration edges', DURATION_EDGES],
+    ['the distance edges', DISTANCE_EDGES],
+    ['uneven edges (the search, not the table)', [0, 1e-6, 1, 1e6]],
+  ])('bins every edge, and the doubles just around it, as a linear scan does: %s', (_, edges) => {
+    const values: number[] = [];
+    for (const e of edges) values.push(e, e - Math.abs(e) * 2 ** -52 - 2 ** -1074, e + Math.abs(e) * 2 ** -52 + 2 ** -1074, e + 1e-9, e - 1e-9);
+    const h = histogram(values, edges);
+    const last = edges.length - 2;
+    const expected = new Array<number>(last + 1).fill(0);
+    for (const v of values) {
+      for (let b = 0; b <= last; b++) if (v >= edges[b]! && (v < edges[b + 1]! || (b === last && v === edges[b + 1]!))) expected[b]!++;
+    }
+    expect(h.counts).toEqual(expected);
+  });
+
   it('refuses edges that do not ascend', () => {
     expect(() => histogram([1], [0, 1, 1])).toThrow(/profile: edges must be strictly ascending \(1 then 1\)/);
     expect(() => histogram([1], [0])).toThrow(/at least two edges/);
