@@ -62,9 +62,17 @@ describe('histogram', () => {
     ['the duration edges', DURATION_EDGES],
     ['the distance edges', DISTANCE_EDGES],
     ['uneven edges (the search, not the table)', [0, 1e-6, 1, 1e6]],
+    // Widths that are not binary fractions: a value a few doubles below an edge can land in the next cell up.
+    ['edges of a width with no exact binary form', Array.from({ length: 12 }, (_, i) => -4.619261963579239 + i * 0.7312997924005575)],
   ])('bins every edge, and the doubles just around it, as a linear scan does: %s', (_, edges) => {
     const values: number[] = [];
-    for (const e of edges) values.push(e, e - Math.abs(e) * 2 ** -52 - 2 ** -1074, e + Math.abs(e) * 2 ** -52 + 2 ** -1074, e + 1e-9, e - 1e-9);
+    const ulps = (x: number, n: number) => {
+      const b = new Float64Array([x]);
+      const u = new BigInt64Array(b.buffer);
+      u[0]! += BigInt(n) * (x >= 0 ? 1n : -1n);
+      return b[0]!;
+    };
+    for (const e of edges) values.push(e, ulps(e, -3), ulps(e, -2), ulps(e, -1), ulps(e, 1), e + 1e-9, e - 1e-9);
     const h = histogram(values, edges);
     const last = edges.length - 2;
     const expected = new Array<number>(last + 1).fill(0);

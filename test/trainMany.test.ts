@@ -29,6 +29,7 @@ import {
   train,
   writeSyntheticTrips,
   type Dataset,
+  type ProgressEvent,
   type TrainResult,
 } from '../lib/index.js';
 import { main } from '../lib/cli.js';
@@ -61,10 +62,22 @@ afterAll(async () => {
 
 const common = () => ({ cacheDir, runs: false as const, plotName: false as const });
 let year: TrainResult;
+const yearEvents: ProgressEvent[] = [];
 
 describe('train on a range of months', () => {
   beforeAll(async () => {
-    year = await train({ ...common(), train: '2023-01..2023-03', val: VAL.join(','), outDir: join(dir, 'year') });
+    year = await train({ ...common(), train: '2023-01..2023-03', val: VAL.join(','), outDir: join(dir, 'year'), onProgress: (e) => yearEvents.push(e) });
+  });
+
+  it('reports the rows read over all the months, row group by row group', () => {
+    for (const stage of ['accumulate', 'score'] as const) {
+      const fractions = yearEvents.filter((e) => e.stage === stage && e.message.startsWith('read ') && !e.done).map((e) => e.fraction!);
+      expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+      // One report per row group (three a month), throttled to ten a second: the first and the last at least.
+      expect(fractions.filter((f) => f > 0 && f < 1).length, stage).toBeGreaterThan(0);
+    }
+    expect(yearEvents.find((e) => e.stage === 'accumulate' && e.done)?.message).toBe(`read train: ${(3 * ROWS).toLocaleString('en-US')} rows`);
+    expect(yearEvents.filter((e) => e.stage === 'score' && e.split === 'val' && e.message.startsWith('RMSE val ')).map((e) => e.message.split(':')[0])).toEqual(['RMSE val 2023-04', 'RMSE val 2023-05']);
   });
 
   it('equals the ordinary fit of the months held in memory together', async () => {
@@ -171,6 +184,9 @@ describe('any dataset', () => {
     expect(zones.train.rowsKept).toBe(clean.length);
     const saved = await loadModel(fhv.outputs.model);
     expect(saved.features).toEqual({ categorical: ['PULocationID', 'DOLocationID'], numerical: [] });
+    // Its training profile has durations and zones, and no distances (the files have none).
+    const profile = saved.metadata.profile as { rows: number; trip_distance: unknown; duration: { count: number } };
+    expect(profile).toMatchObject({ rows: fhv.train.rowsKept, trip_distance: null, duration: { count: fhv.train.rowsKept } });
   });
 
   it('refuses a distance feature for FHV files, with the fix', async () => {
