@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 import { accumulateRowGroups, statisticsFor, type AccumulatedGroup } from './accumulate.js';
-import type { PredictionModel } from './predict.js';
+import { PredictBuffers, type PredictionModel } from './predict.js';
 import { ReadBuffers } from './read.js';
 import { modelFromData, scoreRowGroups, type ModelData, type ScoredGroup } from './score.js';
 import { TripStatistics, type TripStatisticsData } from './statistics.js';
@@ -142,6 +142,7 @@ export class PassPool {
   #nextModel = 1;
   /** Row-group buffers of this thread's jobs. */
   readonly #buffers = new ReadBuffers();
+  readonly #predictBuffers = new PredictBuffers();
   /** This thread's jobs run one at a time. */
   #inThread: Promise<unknown> = Promise.resolve();
 
@@ -198,7 +199,7 @@ export class PassPool {
     if (model === null) throw new Error('pipeline: score jobs need a model; call setModel first');
     if (this.threads === 0) {
       model.saved ??= modelFromData(model.data);
-      return this.#onThisThread('score', () => scoreRowGroups(job, model.saved!, { buffers: this.#buffers, ...(onRows ? { onRows } : {}) }));
+      return this.#onThisThread('score', () => scoreRowGroups(job, model.saved!, { buffers: this.#buffers, predictBuffers: this.#predictBuffers, ...(onRows ? { onRows } : {}) }));
     }
     const reply = await this.#onWorker('score', async (worker) => {
       if (this.#modelSent.get(worker) !== model.id) {

@@ -10,7 +10,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 import { accumulateRowGroups, statisticsFor } from './accumulate.js';
-import type { PredictionModel } from './predict.js';
+import { PredictBuffers, type PredictionModel } from './predict.js';
 import { ReadBuffers } from './read.js';
 import { modelFromData, scoreRowGroups } from './score.js';
 import type { TripStatistics } from './statistics.js';
@@ -20,6 +20,7 @@ const port = parentPort;
 let stats: TripStatistics | null = null;
 /** One set of row-group buffers for every job of this thread (jobs run one at a time). */
 const buffers = new ReadBuffers();
+const predictBuffers = new PredictBuffers();
 let model: { id: number; saved: PredictionModel } | null = null;
 
 async function handle(request: PoolRequest): Promise<void> {
@@ -39,7 +40,7 @@ async function handle(request: PoolRequest): Promise<void> {
         break;
       case 'score': {
         if (model?.id !== request.modelId) throw new Error(`pipeline: the worker was not sent model ${request.modelId}`);
-        const groups = await scoreRowGroups(request.job, model.saved, { buffers, onRows: (rows) => post({ type: 'rows', id, rows }) });
+        const groups = await scoreRowGroups(request.job, model.saved, { buffers, predictBuffers, onRows: (rows) => post({ type: 'rows', id, rows }) });
         post({ type: 'scored', id, groups });
         break;
       }

@@ -1,7 +1,8 @@
 /**
  * Score: a fitted model's errors on trip files, streamed. Row groups are read, cleaned as in
- * training and predicted by lib/predict.ts (the one prediction path of `predict`, the service
- * and monitoring); each group gives its sum of squared errors and the predicted and actual
+ * training and predicted a chunk at a time by lib/predict.ts (`predictFeatureChunks`, the core of
+ * `predictTrips`: the one prediction path of `predict`, the service and monitoring); each group
+ * gives its sum of squared errors and the predicted and actual
  * durations counted into fine bins (lib/binnedSeries.ts) for the chart. Memory holds one row
  * group, whatever the number of months.
  *
@@ -12,7 +13,7 @@ import { BinnedSeries, type BinnedSeriesData } from './binnedSeries.js';
 import { restoreEstimator } from './estimators.js';
 import type { FeatureSet } from './features.js';
 import type { EstimatorName, LinearRegressionParameters } from './linearModel.js';
-import { predictTrips, type PredictionModel } from './predict.js';
+import { predictFeatureChunks, type PredictionModel } from './predict.js';
 import { cleanRowGroups, type GroupCounts, type PassJob, type PassOptions } from './tripPass.js';
 import { DictVectorizer } from './vectorize.js';
 
@@ -83,14 +84,18 @@ export async function scoreRowGroups(job: PassJob, saved: PredictionModel, optio
   const out: ScoredGroup[] = [];
   const { minDuration, maxDuration } = job.spec;
   for await (const { counts, clean } of cleanRowGroups(job, options)) {
-    const predicted = predictTrips(saved, clean.features).duration;
     const actual = clean.duration;
+    const predictedBins = BinnedSeries.forDurations(minDuration, maxDuration);
     let squares = 0;
-    for (let i = 0; i < clean.length; i++) squares += (actual[i]! - predicted[i]!) ** 2;
+    // A chunk of predictions at a time: nothing the size of the row group is made.
+    for (const { start, end, predicted } of predictFeatureChunks(saved, clean.features, options.predictBuffers ? { buffers: options.predictBuffers } : {})) {
+      for (let i = start; i < end; i++) squares += (actual[i]! - predicted[i - start]!) ** 2;
+      predictedBins.add(predicted);
+    }
     out.push({
       ...counts,
       squaredErrorSum: squares,
-      predicted: BinnedSeries.forDurations(minDuration, maxDuration).add(predicted).toData(),
+      predicted: predictedBins.toData(),
       actual: BinnedSeries.forDurations(minDuration, maxDuration).add(actual).toData(),
     });
   }

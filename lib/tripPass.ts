@@ -10,6 +10,7 @@
  */
 import { GroupCleaner, tripColumnsFor, type CleanGroup } from './clean.js';
 import type { FeatureSet } from './features.js';
+import type { PredictBuffers } from './predict.js';
 import { readTripGroups, type ReadBuffers } from './read.js';
 
 /** How trips are cleaned and which features they are for, as plain data. */
@@ -48,6 +49,8 @@ export interface PassOptions {
   onRows?: (rows: number) => void;
   /** Row-group buffers to reuse from pass to pass on one thread (see `ReadTripsOptions.buffers`). */
   buffers?: ReadBuffers;
+  /** Sparse-row buffers for predicting, reused likewise (score passes). */
+  predictBuffers?: PredictBuffers;
 }
 
 /** One cleaned row group of a pass, and whether its file records distances. */
