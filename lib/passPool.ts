@@ -29,6 +29,7 @@ export const POOL_WORKER_KIND = 'taxi-duration:pipeline-pass';
 /** What the pool asks a worker. */
 export type PoolRequest =
   | { type: 'accumulate'; id: number; job: PassJob }
+  | { type: 'prefetch'; id: number; job: PassJob }
   | { type: 'model'; id: number; modelId: number; model: ModelData }
   | { type: 'score'; id: number; modelId: number; job: PassJob }
   | { type: 'collect'; id: number };
@@ -38,6 +39,7 @@ export type PoolReply =
   | { type: 'rows'; id: number; rows: number }
   | { type: 'accumulated'; id: number; groups: AccumulatedGroup[] }
   | { type: 'ready'; id: number }
+  | { type: 'prefetched'; id: number }
   | { type: 'scored'; id: number; groups: ScoredGroup[] }
   | { type: 'statistics'; id: number; data: TripStatisticsData | null }
   | { type: 'error'; id: number; message: string; stack?: string };
@@ -56,6 +58,16 @@ export function workerCount(threads: number | boolean | 'auto' = 'auto'): number
   if (!Number.isInteger(wanted) || wanted < 0) throw new Error(`pipeline: threads must be a whole number ≥ 0, 'auto', true or false, got ${String(threads)}`);
   const built = import.meta.url.endsWith('.js') && existsSync(fileURLToPath(WORKER_URL));
   return built ? wanted : 0;
+}
+
+/**
+ * What tells score jobs apart: the file and its row groups.
+ *
+ * @example
+ * jobKey({ path: 'a.parquet', rowGroups: [0, 1], spec }); // '0-1 a.parquet'
+ */
+export function jobKey(job: PassJob): string {
+  return `${job.rowGroups[0]}-${job.rowGroups[1]} ${job.path}`;
 }
 
 /** Busy seconds per kind of job, summed over the threads (they overlap in wall-clock time). */
@@ -138,6 +150,10 @@ export class PassPool {
   /** Which workers have the current model. */
   readonly #modelSent = new WeakMap<WorkerExecutor, number>();
   #closed = false;
+  /** Score jobs to read ahead, on a worker that would otherwise wait for the model (see {@link prefetch}). */
+  #ahead: PassJob[] = [];
+  /** Workers holding a job's first row group, read ahead, by the job's key. */
+  readonly #holding = new Map<string, WorkerExecutor>();
   #nextId = 1;
   #nextModel = 1;
   /** Row-group buffers of this thread's jobs. */
@@ -188,6 +204,18 @@ export class PassPool {
     return total;
   }
 
+  /**
+   * Score jobs to come: a worker left without work before the model is solved (the last round of
+   * the training pass, and the solve) reads and cleans the first row group of the next of them
+   * and holds it, so the score pass starts with it read. Each worker holds at most one row group
+   * (its own buffers: no memory is added). Nothing is read ahead on this thread.
+   */
+  prefetch(jobs: readonly PassJob[]): void {
+    if (this.threads === 0) return;
+    this.#ahead.push(...jobs);
+    while (this.#ahead.length > 0 && this.#idle.length > 0 && this.#waiting.length === 0) this.#readAhead(this.#idle.pop()!);
+  }
+
   /** Sets the model that {@link score} predicts with (sent to each worker once, before its first score job). */
   setModel(model: ModelData): void {
     this.#model = { id: this.#nextModel++, data: model, saved: null };
@@ -201,13 +229,17 @@ export class PassPool {
       model.saved ??= modelFromData(model.data);
       return this.#onThisThread('score', () => scoreRowGroups(job, model.saved!, { buffers: this.#buffers, predictBuffers: this.#predictBuffers, ...(onRows ? { onRows } : {}) }));
     }
-    const reply = await this.#onWorker('score', async (worker) => {
+    const run = async (worker: WorkerExecutor) => {
       if (this.#modelSent.get(worker) !== model.id) {
         await worker.request({ type: 'model', id: this.#nextId++, modelId: model.id, model: model.data });
         this.#modelSent.set(worker, model.id);
       }
       return worker.request({ type: 'score', id: this.#nextId++, modelId: model.id, job }, onRows);
-    });
+    };
+    // The worker that read this job ahead scores it; the others take jobs in turn.
+    const holder = this.#holding.get(jobKey(job));
+    if (holder !== undefined) this.#holding.delete(jobKey(job));
+    const reply = holder !== undefined ? await this.#onHeld('score', holder, run) : await this.#onWorker('score', run);
     return (reply as Extract<PoolReply, { type: 'scored' }>).groups;
   }
 
@@ -240,12 +272,37 @@ export class PassPool {
   /** Runs `work` on the next idle worker, which becomes idle again when it is done. */
   async #onWorker<T>(kind: keyof PoolSeconds, work: (worker: WorkerExecutor) => Promise<T>): Promise<T> {
     const worker = this.#idle.pop() ?? (await new Promise<WorkerExecutor>((resolve) => this.#waiting.push(resolve)));
+    return this.#onHeld(kind, worker, work);
+  }
+
+  /** Runs `work` on a worker already taken, and hands the worker on when it is done. */
+  async #onHeld<T>(kind: keyof PoolSeconds, worker: WorkerExecutor, work: (worker: WorkerExecutor) => Promise<T>): Promise<T> {
     try {
       return await this.#timed(kind, () => work(worker));
     } finally {
-      const next = this.#waiting.shift();
-      if (next) next(worker);
-      else this.#idle.push(worker);
+      this.#release(worker);
     }
+  }
+
+  /** A worker is free: the next job waiting gets it, else a score job to read ahead, else it waits. */
+  #release(worker: WorkerExecutor): void {
+    const next = this.#waiting.shift();
+    if (next) next(worker);
+    else if (this.#ahead.length > 0 && !this.#closed) this.#readAhead(worker);
+    else this.#idle.push(worker);
+  }
+
+  /** Has `worker` read the next score job's first row group and hold it until the job comes. */
+  #readAhead(worker: WorkerExecutor): void {
+    const job = this.#ahead.shift()!;
+    const key = jobKey(job);
+    this.#holding.set(key, worker);
+    worker.request({ type: 'prefetch', id: this.#nextId++, job }).catch(() => {
+      // A file that cannot be read fails when its job is scored, with its own message: let the worker go.
+      if (this.#holding.get(key) === worker) {
+        this.#holding.delete(key);
+        this.#release(worker);
+      }
+    });
   }
 }

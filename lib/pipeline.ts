@@ -37,7 +37,7 @@ import { defaultCacheDir } from './source.js';
 import { StageClock } from './stageClock.js';
 import type { TripStatistics } from './statistics.js';
 import { trackTraining, type TrainRuns } from './tracking.js';
-import { totalCounts, type GroupCounts, type PassSpec } from './tripPass.js';
+import { totalCounts, type GroupCounts, type PassJob, type PassSpec } from './tripPass.js';
 import type { DictVectorizer } from './vectorize.js';
 
 /**
@@ -305,8 +305,11 @@ async function trainInto(outputs: ClaimedOutputs, pool: PassPool, o: Resolved, o
   const features = featuresFor(o, files.dataset, [...files.train, ...files.val]);
   const spec: PassSpec = { minDuration: o.minDuration, maxDuration: o.maxDuration, features };
 
-  // 2. The training pass: every row group read, cleaned and summed on the pool's threads.
-  const trainGroups = await clock.time('accumulate', () => runPass(pool, 'accumulate', files.train, spec, o, progress));
+  // 2. The training pass: every row group read, cleaned and summed on the pool's threads. A thread
+  // left without work before the model is solved reads the first validation row groups ahead.
+  const accumulating = clock.time('accumulate', () => runPass(pool, 'accumulate', files.train, spec, o, progress));
+  pool.prefetch(passJobs(files.val, spec));
+  const trainGroups = await accumulating;
   const trainParts = files.train.map((file, i) => sourceResult(file, trainGroups[i]!, null));
   checkSplit('train', trainParts, o);
   const stats = await clock.time('accumulate', () => pool.statistics(spec));
@@ -413,10 +416,7 @@ async function runPass<K extends 'accumulate' | 'score'>(
   const results = await Promise.all(
     files.map((file) =>
       Promise.all(
-        Array.from({ length: file.layout.rowGroups }, (_, g) => {
-          const job = { path: file.path, rowGroups: [g, g + 1] as [number, number], spec };
-          return (kind === 'accumulate' ? pool.accumulate(job, onRows) : pool.score(job, onRows)) as Promise<Group[]>;
-        }),
+        passJobs([file], spec).map((job) => (kind === 'accumulate' ? pool.accumulate(job, onRows) : pool.score(job, onRows)) as Promise<Group[]>),
       )
         .then((groups) => groups.flat())
         .catch((error: unknown) => setAsideUnreadable(file.source, file.path, error, o)),
@@ -427,6 +427,11 @@ async function runPass<K extends 'accumulate' | 'score'>(
   const kept = counts.reduce((n, c) => n + c.rowsKept, 0);
   progress({ stage, split, message: `clean ${split}: kept ${fmtInt(kept)} of ${fmtInt(total)} rows (${(total > 0 ? (100 * kept) / total : 0).toFixed(1)}%)`, done: true });
   return results;
+}
+
+/** The jobs of a pass over files: one per row group, in file order. */
+function passJobs(files: readonly SourceFile[], spec: PassSpec): PassJob[] {
+  return files.flatMap((file) => Array.from({ length: file.layout.rowGroups }, (_, g) => ({ path: file.path, rowGroups: [g, g + 1] as [number, number], spec })));
 }
 
 /** The model from the statistics: vectorizer, estimator and the training RMSE (exact, from the sums). */

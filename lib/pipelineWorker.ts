@@ -14,7 +14,8 @@ import { PredictBuffers, type PredictionModel } from './predict.js';
 import { ReadBuffers } from './read.js';
 import { modelFromData, scoreRowGroups } from './score.js';
 import type { TripStatistics } from './statistics.js';
-import { POOL_WORKER_KIND, type PoolReply, type PoolRequest } from './passPool.js';
+import { jobKey, POOL_WORKER_KIND, type PoolReply, type PoolRequest } from './passPool.js';
+import { cleanRowGroups, type PassGroup } from './tripPass.js';
 
 const port = parentPort;
 let stats: TripStatistics | null = null;
@@ -22,6 +23,8 @@ let stats: TripStatistics | null = null;
 const buffers = new ReadBuffers();
 const predictBuffers = new PredictBuffers();
 let model: { id: number; saved: PredictionModel } | null = null;
+/** A score job's first row group, read ahead while this thread waited for the model (`prefetch`). */
+let held: { key: string; groups: AsyncGenerator<PassGroup, void, undefined>; first: IteratorResult<PassGroup, void>; report: { onRows: (rows: number) => void } } | null = null;
 
 async function handle(request: PoolRequest): Promise<void> {
   const post = (reply: PoolReply, transfer: ArrayBuffer[] = []) => port!.postMessage(reply, transfer);
@@ -38,10 +41,25 @@ async function handle(request: PoolRequest): Promise<void> {
         model = { id: request.modelId, saved: modelFromData(request.model) };
         post({ type: 'ready', id });
         break;
+      case 'prefetch': {
+        await held?.groups.return(undefined);
+        held = null;
+        // The rows read are reported to the score job that takes the group, when it does.
+        const report = { onRows: (_rows: number): void => {} };
+        const groups = cleanRowGroups(request.job, { buffers, onRows: (rows) => report.onRows(rows) });
+        held = { key: jobKey(request.job), groups, first: await groups.next(), report };
+        post({ type: 'prefetched', id });
+        break;
+      }
       case 'score': {
         if (model?.id !== request.modelId) throw new Error(`pipeline: the worker was not sent model ${request.modelId}`);
-        const groups = await scoreRowGroups(request.job, model.saved, { buffers, predictBuffers, onRows: (rows) => post({ type: 'rows', id, rows }) });
-        post({ type: 'scored', id, groups });
+        const onRows = (rows: number) => post({ type: 'rows', id, rows });
+        const ahead = held !== null && held.key === jobKey(request.job) ? held : null;
+        if (held !== null && ahead === null) await held.groups.return(undefined);
+        held = null;
+        const groups = ahead === null ? undefined : readAhead(ahead, onRows);
+        const scored = await scoreRowGroups(request.job, model.saved, { buffers, predictBuffers, onRows, ...(groups ? { groups } : {}) });
+        post({ type: 'scored', id, groups: scored });
         break;
       }
       case 'collect': {
@@ -57,6 +75,15 @@ async function handle(request: PoolRequest): Promise<void> {
     const e = error as Error;
     post({ type: 'error', id, message: e.message ?? String(error), ...(e.stack ? { stack: e.stack } : {}) });
   }
+}
+
+/** The groups of a job whose first group was read ahead: that one, then the rest as they are read. */
+async function* readAhead(ahead: NonNullable<typeof held>, onRows: (rows: number) => void): AsyncGenerator<PassGroup, void, undefined> {
+  if (ahead.first.done) return;
+  onRows(ahead.first.value.counts.rowsRead);
+  ahead.report.onRows = onRows;
+  yield ahead.first.value;
+  yield* ahead.groups;
 }
 
 if (!isMainThread && port !== null && (workerData as { kind?: string } | null)?.kind === POOL_WORKER_KIND) {

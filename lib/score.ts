@@ -83,7 +83,7 @@ export interface ScoredGroup extends GroupCounts {
 export async function scoreRowGroups(job: PassJob, saved: PredictionModel, options: PassOptions = {}): Promise<ScoredGroup[]> {
   const out: ScoredGroup[] = [];
   const { minDuration, maxDuration } = job.spec;
-  for await (const { counts, clean } of cleanRowGroups(job, options)) {
+  for await (const { counts, clean } of options.groups ?? cleanRowGroups(job, options)) {
     const actual = clean.duration;
     const predictedBins = BinnedSeries.forDurations(minDuration, maxDuration);
     let squares = 0;

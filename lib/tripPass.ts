@@ -51,6 +51,8 @@ export interface PassOptions {
   buffers?: ReadBuffers;
   /** Sparse-row buffers for predicting, reused likewise (score passes). */
   predictBuffers?: PredictBuffers;
+  /** The job's groups, read and cleaned already (read ahead); default: {@link cleanRowGroups} reads them. */
+  groups?: AsyncIterable<PassGroup>;
 }
 
 /** One cleaned row group of a pass, and whether its file records distances. */
