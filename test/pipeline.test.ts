@@ -279,5 +279,14 @@ describe('train on worker threads (the built library)', () => {
     await expect(
       lib.train({ train: result.train.path, val: result.val.path, outDir: join(dir, 'bad'), parallel: true, minDuration: 5000, maxDuration: 6000, runs: false }),
     ).rejects.toThrow(/^pipeline: no train rows left/);
+    // A damaged page (the footer is fine): found by a worker thread, reading ahead or scoring; its message unchanged.
+    const damaged = join(dir, 'damaged-val.parquet');
+    const bytes = await readFile(result.val.path);
+    bytes.fill(7, Math.floor(bytes.length * 0.3), Math.floor(bytes.length * 0.3) + 4000);
+    await writeFile(damaged, bytes);
+    await expect(lib.train({ train: result.train.path, val: damaged, outDir: join(dir, 'bad'), parallel: 2, runs: false })).rejects.toThrow(
+      /^read: .*damaged-val\.parquet: cannot decode column \w+ in row group 0 .*; the file may be corrupt or truncated: delete it and fetch it again$/,
+    );
+    expect(existsSync(join(dir, 'bad', 'lin_reg.json'))).toBe(false);
   });
 });
