@@ -39,7 +39,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'taxi-mlops-cli-'));
   cacheDir = join(dir, 'data');
   runsDir = join(dir, 'runs');
-  await writeMonths(cacheDir, ['2024-01', '2024-02', '2024-03', '2024-05', '2024-06'], { from: '2024-05', durationFactor: 1.3 });
+  await writeMonths(cacheDir, ['2024-01', '2024-02', '2024-03', '2024-04', '2024-05', '2024-06'], { from: '2024-05', durationFactor: 1.3 });
   for (const month of ['2024-01', '2024-02']) {
     const result = await train({ train: month, val: '2024-03', cacheDir, outDir: join(dir, 'models'), plotName: false, runs: runsDir });
     trainIds.push(result.run!.id);
@@ -158,15 +158,15 @@ describe('taxi-duration retrain', () => {
     const result = await run('retrain', '--month', '2024-06', '--window', '2', '--cache-dir', cacheDir, '--runs-dir', runsDir, '--json', '-q');
     expect(result.code, result.stderr).toBe(0);
     const outcome = JSON.parse(result.stdout) as RetrainResult;
-    expect(outcome).toMatchObject({ promoted: true, window: ['2024-04', '2024-05'], trainedOn: ['2024-05'], needsAttention: false });
+    expect(outcome).toMatchObject({ promoted: true, window: ['2024-04', '2024-05'], trainedOn: ['2024-04', '2024-05'], needsAttention: false });
     const again = await run('retrain', '--month', '2024-06', '--cache-dir', cacheDir, '--runs-dir', runsDir, '-q');
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^monitor\s+2024-06 is within the thresholds \(RMSE [\d.]+\)\s+\(run \S+\)\ndecision: nothing to do: production is within the thresholds on 2024-06\nrun: \S+\n$/);
   });
 
   it('exits 3 when a limit is crossed and no better model could replace production', async () => {
-    // The only candidate there can be is trained on May again: the same model, not better.
-    const result = await run('retrain', '--month', '2024-06', '--max-rmse-ratio', '0.5', '--cache-dir', cacheDir, '--runs-dir', runsDir, '-q');
+    // The candidate is trained on April and May again: the same model, not better.
+    const result = await run('retrain', '--month', '2024-06', '--window', '2', '--max-rmse-ratio', '0.5', '--cache-dir', cacheDir, '--runs-dir', runsDir, '-q');
     expect(result.code, result.stderr).toBe(3);
     expect(result.stdout).toMatch(/^promote\s+not promoted: the candidate is not better$/m);
     expect(result.stderr).toMatch(/^retrain: 2024-06 crossed a limit and no better model replaced production; look at run \S+\n$/);
