@@ -8,6 +8,7 @@ export * from './errors.js';
 export * from './output.js';
 export * from './columns.js';
 export * from './datasets.js';
+export * from './months.js';
 export * from './source.js';
 export * from './read.js';
 export * from './clean.js';

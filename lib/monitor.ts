@@ -30,7 +30,7 @@ import { parquetCreatedBy, readTripGroups } from './read.js';
 import { findRunOfModel, loadModelRef, type ResolvedModelRef } from './registry.js';
 import { plotlyAsset, scriptSrc } from './runAssets.js';
 import { defaultRunsDir, recordRun, runsCacheDir, type ActiveRun, type Run } from './runs.js';
-import { parseMonths } from './datasets.js';
+import { parseMonths } from './months.js';
 import { defaultCacheDir, fetchTrips, parseMonth, type Color } from './source.js';
 
 /**
@@ -227,9 +227,6 @@ export async function monitorModel(options: MonitorOptions): Promise<MonitorRepo
     },
   );
 }
-
-// One parser of source lists for every command: datasets.ts's, re-exported where monitoring's callers look.
-export { addMonths, parseMonths } from './datasets.js';
 
 /**
  * The model's predicted duration for every cleaned trip, a chunk of rows at a time (bounded

@@ -10,7 +10,8 @@
  *   (which names the fix) instead of a Node stack, in the kernel that asks for it.
  */
 import { inspect } from 'node:util';
-import { DATASETS, parseMonths, type Dataset } from './datasets.js';
+import { DATASETS, type Dataset } from './datasets.js';
+import { parseMonths } from './months.js';
 
 /** Every parameter a notebook's parameters cell may set, with its type after checking. */
 export interface NotebookParameters {

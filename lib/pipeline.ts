@@ -20,7 +20,8 @@ import { realpath } from 'node:fs/promises';
 
 import type { AccumulatedGroup } from './accumulate.js';
 import { BinnedSeries } from './binnedSeries.js';
-import { MAX_SOURCES, parseMonth, parseMonths, type Dataset, checkDataset } from './datasets.js';
+import { checkDataset, parseMonth, type Dataset } from './datasets.js';
+import { MAX_SOURCES, parseMonths } from './months.js';
 import { figureHtml } from './display.js';
 import { OptionError, redactUrl } from './errors.js';
 import { checkEstimatorOptions, createEstimator, estimatorName } from './estimators.js';
@@ -347,10 +348,8 @@ async function trainInto(outputs: ClaimedOutputs, pool: PassPool, o: Resolved, o
   const metadata = modelMetadata({ o, dataset: files.dataset, features, trainResult, valResult, synthetic, profile, estimator });
   const staged: StagedFile[] = [];
   try {
-    if (outputs.plot !== null && figure !== null) {
-      const html = figureHtml(figure);
-      staged.push(await clock.time('plot', () => stageFile(outputs.plot!, html, { what: 'the plot', fix: OUT_FIX })));
-    }
+    const plotHtml = outputs.plot !== null && figure !== null ? figureHtml(figure) : null;
+    if (plotHtml !== null) staged.push(await clock.time('plot', () => stageFile(outputs.plot!, plotHtml, { what: 'the plot', fix: OUT_FIX })));
     const modelText = modelFileText({ vectorizer, model, features, metadata }, outputs.model).text;
     const stagedModel = await clock.time('save', () => stageFile(outputs.model, modelText, { what: 'the model', fix: OUT_FIX }));
     const result: TrainResult = {

@@ -12,7 +12,8 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { rootMeanSquaredError } from './metrics.js';
-import { addMonths, monitorModel, predictCleanTrips, readMonth, type MonitorProgress, type MonitorReport, type MonitorThresholds, type MonthSourceOptions } from './monitor.js';
+import { monitorModel, predictCleanTrips, readMonth, type MonitorProgress, type MonitorReport, type MonitorThresholds, type MonthSourceOptions } from './monitor.js';
+import { monthsBefore } from './months.js';
 import { train } from './pipeline.js';
 import { checkAlias, loadModelRef, promote, readRegistry } from './registry.js';
 import { defaultRunsDir, recordRun } from './runs.js';
@@ -92,7 +93,7 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
   if (served === undefined) {
     throw new Error(`retrain: no model is ${alias} yet in ${runsDir}; promote one first: taxi-duration promote RUN --alias ${alias}`);
   }
-  const window = Array.from({ length: windowSize }, (_, i) => addMonths(month, i - windowSize));
+  const window = monthsBefore(month, windowSize);
   const progress = options.onProgress ?? (() => {});
   const source: MonthSourceOptions = {
     ...(options.color !== undefined ? { color: options.color } : {}),

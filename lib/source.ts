@@ -24,7 +24,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from './project.js';
 
-import { DEFAULT_TLC_BASE_URL, looksLikeMonth, parseMonth, parseMonths, tripDataFileName, tripDataUrl, type Dataset, type TripDataUrlOptions } from './datasets.js';
+import { DEFAULT_TLC_BASE_URL, looksLikeMonth, parseMonth, tripDataFileName, tripDataUrl, type Dataset, type TripDataUrlOptions } from './datasets.js';
+import { parseMonths } from './months.js';
 import { OptionError, redactUrl } from './errors.js';
 import { isAlive, makeDir, stageFile } from './output.js';
 

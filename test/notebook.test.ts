@@ -83,9 +83,9 @@ describe('notebookParameters', () => {
     [{ minDuration: 1, maxDuration: 60 }, { TAXI_MIN_DURATION: '90' }, 'notebook: minDuration (90) must be below maxDuration (60)'],
     [{ train: '' }, {}, 'notebook: train must name at least one source (a month like 2024-01, a .parquet path or an http(s) URL; or several: 2023-01..2023-03, a comma list, or a list), got ""'],
     [{ train: [] }, {}, 'notebook: train must name at least one source'],
-    [{ train: '2024-03..2024-01' }, {}, 'notebook: train in the parameters cell: source: the range 2024-03..2024-01 runs backwards; write it oldest first (2024-01..2024-03); edit the parameters cell (or unset TAXI_TRAIN)'],
+    [{ train: '2024-03..2024-01' }, {}, 'notebook: train in the parameters cell: months: the range 2024-03..2024-01 runs backwards; write it oldest first (2024-01..2024-03); edit the parameters cell (or unset TAXI_TRAIN)'],
     [{ val: ['2024-02'] }, { TAXI_VAL: '2024-13' }, 'notebook: val from TAXI_VAL: source: month "2024-13" is not a month like 2024-01'],
-    [{ val: '2024-02' }, { TAXI_VAL: '2024-02,2024-02' }, 'notebook: val from TAXI_VAL: source: 2024-02 is listed twice'],
+    [{ val: '2024-02' }, { TAXI_VAL: '2024-02,2024-02' }, 'notebook: val from TAXI_VAL: months: 2024-02 is listed twice'],
     [{ baseUrl: 'd37ci6vzurychx.cloudfront.net' }, {}, 'notebook: baseUrl must be an http(s) URL such as https://d37ci6vzurychx.cloudfront.net/trip-data'],
   ])('refuses %j (env %j) with the fix', (values, env, message) => {
     expect(() => notebookParameters(values as never, { env })).toThrow(message);

@@ -272,7 +272,7 @@ describe('the command: features, estimators, datasets', () => {
     [['--estimator', 'ridge', '--alpha', '-1'], /^taxi-duration: --alpha must be a number ≥ 0, got '-1'$/],
     [['--estimator', 'lasso', '--max-iter', '0'], /^taxi-duration: --max-iter must be a positive whole number, got '0'$/],
     [['--features', 'PU_DO,speed'], /^features: unknown feature "speed"/],
-    [['--train', '2023-03..2023-01'], /^source: the range 2023-03\.\.2023-01 runs backwards; write it oldest first \(2023-01\.\.2023-03\)$/],
+    [['--train', '2023-03..2023-01'], /^months: the range 2023-03\.\.2023-01 runs backwards; write it oldest first \(2023-01\.\.2023-03\)$/],
     [['--train', '2023-01,2023-13'], /^source: month "2023-13" is not a month like 2024-01/],
     [['--one-thread', '--threads', '2'], /^taxi-duration: --one-thread and --threads 2 disagree; give one$/],
     [['--threads', 'two'], /^taxi-duration: --threads must be a whole number from 0 to 256, got 'two'$/],
