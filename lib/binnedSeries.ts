@@ -27,7 +27,12 @@ export interface BinnedSeriesData {
   missing: number;
 }
 
-/** Fine bins per window: about 0.06 min wide for the course's 1–60 minute window of predictions. */
+/**
+ * Fine bins per window: about 0.06 min wide for the course's 1–60 minute window of predictions.
+ *
+ * @example
+ * new BinnedSeries(0, 120, DEFAULT_BINS).width; // 0.06
+ */
 export const DEFAULT_BINS = 2000;
 
 /**

@@ -21,7 +21,12 @@ export function addMonths(month: string, count: number): string {
   return `${String(Math.floor(index / 12)).padStart(4, '0')}-${String((index % 12) + 1).padStart(2, '0')}`;
 }
 
-/** Most sources one list may name: 50 years of months. */
+/**
+ * Most sources one list may name: 50 years of months.
+ *
+ * @example
+ * parseMonths(`2011-01..${addMonths('2011-01', MAX_SOURCES - 1)}`).length; // 600
+ */
 export const MAX_SOURCES = 600;
 
 /** `2023-01..2023-12`: a range of months, both ends included (spaces allowed around `..`). */

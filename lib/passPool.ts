@@ -23,7 +23,12 @@ import { modelFromData, scoreRowGroups, type ModelData, type ScoredGroup } from 
 import { TripStatistics, type TripStatisticsData } from './statistics.js';
 import type { PassJob, PassSpec } from './tripPass.js';
 
-/** `workerData.kind` of the pool's workers, so the worker module does nothing in other workers. */
+/**
+ * `workerData.kind` of the pool's workers, so the worker module does nothing in other workers.
+ *
+ * @example
+ * new Worker(url, { workerData: { kind: POOL_WORKER_KIND } });
+ */
 export const POOL_WORKER_KIND = 'taxi-duration:pipeline-pass';
 
 /** What the pool asks a worker. */
@@ -50,6 +55,10 @@ const WORKER_URL = new URL('./pipelineWorker.js', import.meta.url);
  * How many worker threads `threads` asks for, on this machine, from this build: 0 (the calling
  * thread) for `false`, 0 or 1 core, or the TypeScript sources (a worker thread cannot load them;
  * tests and tsx run them, with the same numbers); else `threads` ('auto' and `true`: one per core).
+ *
+ * @throws Error (`pipeline: ...`) for a count that is not a whole number ≥ 0.
+ * @example
+ * const pool = PassPool.start(workerCount(options.parallel));
  */
 export function workerCount(threads: number | boolean | 'auto' = 'auto'): number {
   if (threads === false || threads === 0) return 0;

@@ -64,6 +64,9 @@ const FOR: Readonly<Record<Dataset, string>> = { yellow: 'yellow taxis', green: 
  * @throws Error (`pipeline: ...`) for a file of another dataset, naming where the run's came
  *   from and the fix; `source: ...` / `read: ...` errors of fetching and footers pass through (a
  *   cached file whose footer cannot be read is set aside first, see {@link setAsideUnreadable}).
+ * @example
+ * const files = await prepareSources({ train: ['2023-01', '2023-02'], val: ['2023-03'] }, o, (e) => console.log(e.message));
+ * files.dataset; // 'yellow'
  */
 export async function prepareSources(
   sources: { train: readonly string[]; val: readonly string[] },
@@ -89,6 +92,9 @@ export async function prepareSources(
  * A downloaded or generated file that cannot be read is set aside (`<file>.corrupt`), so the
  * next run fetches it again instead of failing on it; the error then says so. Files given by
  * path are never moved. Always throws.
+ *
+ * @example
+ * const layout = await readTripLayout(path).catch((error: unknown) => setAsideUnreadable(source, path, error, o));
  */
 export async function setAsideUnreadable(source: string, path: string, error: unknown, o: Pick<SourceOptions, 'synthetic'>): Promise<never> {
   const fromCache = o.synthetic || looksLikeMonth(source) || /^https?:\/\//i.test(source);
