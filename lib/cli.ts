@@ -12,12 +12,14 @@ import { createWriteStream, openSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
+import { DATASETS, type Dataset } from './datasets.js';
 import { OptionError } from './errors.js';
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { isMlopsCommand, mlopsMain } from './mlopsCli.js';
 import { DEFAULT_MODEL_PATH } from './modelFile.js';
 import { SYNTHETIC_NOTE, toMetrics, train, type ProgressEvent, type TrainOptions, type TrainResult } from './pipeline.js';
 import { predictRecordBatches, predictTrips, RecordError } from './predict.js';
+import { tripColumnsFor } from './clean.js';
 import { readTripGroups } from './read.js';
 import { loadModelRef, type ResolvedModelRef } from './registry.js';
 import { fetchTrips, type Color } from './source.js';
@@ -53,22 +55,40 @@ const TRAIN_HELP = `Usage: ${NAME} [train] [options]
        ${NAME} runs | promote | monitor | retrain ...   (tracked runs, registry, monitoring; COMMAND --help)
 
 Trains the course's model (DictVectorizer + LinearRegression on PULocationID,
-DOLocationID, trip_distance) on one month and validates on another; writes the
-model file, a predicted-vs-actual plot (HTML) and, if asked, metrics JSON.
+DOLocationID, trip_distance) on one month or many, validates on one or more;
+writes the model file, a predicted-vs-actual plot of the validation data (HTML)
+and, if asked, metrics JSON. Memory stays flat whatever the number of months:
+row groups stream through read, clean and sums on every core.
 
-Options:
-  --train SRC           training data: a month YYYY-MM, a parquet path or a URL (default 2024-01)
-  --val SRC             validation data, same forms (default 2024-02)
-  --color COLOR         yellow or green (default yellow)
+Data:
+  --train SRC           training data (default 2024-01): a month YYYY-MM, a parquet path or a
+                        URL; or several: a range 2023-01..2023-12, a comma list, or a mix
+                        (2023-01..2023-03,data/extra.parquet)
+  --val SRC             validation data, same forms (default 2024-02); with several, the RMSE
+                        of each and of all together
+  --color DATASET       the dataset: yellow, green, fhv (for-hire vehicles) or fhvhv
+                        (high-volume for-hire: Uber, Lyft, ...); months are fetched as it and
+                        every file must hold its trips (default: the first training file's,
+                        yellow for a month). --dataset is the same option
   --min-duration MIN    shortest trip kept, minutes (default 1)
   --max-duration MIN    longest trip kept, minutes (default 60)
+Model:
+  --features LIST       comma list of PULocationID, DOLocationID, PU_DO (the pickup-dropoff
+                        pair) and trip_distance (default PULocationID,DOLocationID,trip_distance;
+                        fhv files record no distance: PULocationID,DOLocationID)
+  --estimator NAME      linear (LinearRegression, default), ridge or lasso
+  --alpha A             ridge and lasso: the penalty (scikit-learn's; default 1)
+  --max-iter N          lasso: most coordinate-descent sweeps (default 1000)
+  --tol T               lasso: stopping tolerance on the duality gap (default 0.0001)
+Outputs and running:
   --out DIR             folder for lin_reg.json and the plot (default models/)
   --metrics-json FILE   also write the metrics as JSON to FILE ('-' for stdout)
   --no-plot             skip the plot
-  --one-thread          validate on the main thread too (default: a second thread reads and
-                        scores the validation month while training runs, when there are 2+ cores)
+  --threads N           worker threads for reading and summing (default: one per core)
+  --one-thread          no worker threads: this thread reads everything (same results)
   --synthetic           offline: train on generated TLC-shaped months (labelled SYNTHETIC)
-  --synthetic-rows N    rows per generated month (default 100000, at most 10000000)
+  --synthetic-rows N    rows per generated month (default 100000, at most 10000000;
+                        30000000 for fhvhv)
   --cache-dir DIR       data cache (default: $TAXI_DATA_DIR, else data/)
   --runs-dir DIR        record the run in this runs store (default: $TAXI_RUNS_DIR, else runs/)
   --no-track            record no run (the model is still written)
@@ -92,6 +112,8 @@ Exit codes: 0 done, 1 the run failed, 2 a bad command line (nothing was done).
 Examples:
   ${NAME} --synthetic                      # works offline, on generated data
   ${NAME} --train 2024-01 --val 2024-02    # the course's months from the TLC site
+  ${NAME} --train 2023-01..2023-12 --val 2024-01,2024-02 --features PU_DO,trip_distance
+  ${NAME} --color fhvhv --train 2024-01 --val 2024-02 --estimator lasso --alpha 0.01
   ${NAME} predict data/yellow_tripdata_2024-03.parquet > predictions.txt
   ${NAME} predict 2024-03 --color green > predictions.txt   # downloads the month into the cache
   echo '{"PULocationID":"161","DOLocationID":"236","trip_distance":2.1}' | ${NAME} predict
@@ -172,6 +194,13 @@ const trainOptions = {
   train: { type: 'string' },
   val: { type: 'string' },
   color: { type: 'string' },
+  dataset: { type: 'string' },
+  features: { type: 'string' },
+  estimator: { type: 'string' },
+  alpha: { type: 'string' },
+  'max-iter': { type: 'string' },
+  tol: { type: 'string' },
+  threads: { type: 'string' },
   'min-duration': { type: 'string' },
   'max-duration': { type: 'string' },
   out: { type: 'string' },
@@ -191,7 +220,7 @@ const trainOptions = {
 } as const satisfies ParseArgsConfig['options'];
 
 /** Options whose value is a number, so a negative one (`--min-duration -5`) is a value, not an option. */
-const NUMERIC_OPTIONS = new Set(['--min-duration', '--max-duration', '--synthetic-rows', '--download-timeout', '--download-deadline']);
+const NUMERIC_OPTIONS = new Set(['--min-duration', '--max-duration', '--synthetic-rows', '--download-timeout', '--download-deadline', '--alpha', '--max-iter', '--tol', '--threads']);
 
 const predictOptions = {
   model: { type: 'string' },
@@ -269,10 +298,26 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
   }
   const metricsToStdout = values['metrics-json'] === '-';
   const progress = values.quiet || metricsToStdout ? undefined : new Progress(io.stderr, values.verbose ?? false);
+  if (values.color !== undefined && values.dataset !== undefined && values.color !== values.dataset) {
+    throw new UsageError(`${NAME}: --color ${values.color} and --dataset ${values.dataset} disagree; they are the same option, give one`);
+  }
+  if (values['one-thread'] && values.threads !== undefined) {
+    throw new UsageError(`${NAME}: --one-thread and --threads ${values.threads} disagree; give one`);
+  }
+  const dataset = values.color ?? values.dataset;
+  const estimatorOptions = {
+    ...(values.alpha !== undefined ? { alpha: parseNonNegative('--alpha', values.alpha) } : {}),
+    ...(values['max-iter'] !== undefined ? { maxIter: parseCount('--max-iter', values['max-iter']) } : {}),
+    ...(values.tol !== undefined ? { tol: parseNonNegative('--tol', values.tol) } : {}),
+  };
   const options: TrainOptions = {
     ...(values.train !== undefined ? { train: values.train } : {}),
     ...(values.val !== undefined ? { val: values.val } : {}),
-    ...(values.color !== undefined ? { color: parseColor(values.color) } : {}),
+    ...(dataset !== undefined ? { color: parseDataset(values.color !== undefined ? '--color' : '--dataset', dataset) } : {}),
+    ...(values.features !== undefined ? { features: values.features } : {}),
+    ...(values.estimator !== undefined ? { estimator: values.estimator } : {}),
+    ...(Object.keys(estimatorOptions).length > 0 ? { estimatorOptions } : {}),
+    ...(values.threads !== undefined ? { parallel: parseWhole('--threads', values.threads, 0, 256) } : {}),
     ...(values['min-duration'] !== undefined ? { minDuration: parseMinutes('--min-duration', values['min-duration']) } : {}),
     ...(values['max-duration'] !== undefined ? { maxDuration: parseMinutes('--max-duration', values['max-duration']) } : {}),
     ...(values.out !== undefined ? { outDir: values.out } : {}),
@@ -352,7 +397,8 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
       ...(progress ? { onProgress: (got: number, total: number) => progress.bytes(`download ${input}`, got, total) } : {}),
     }).finally(() => progress?.end());
     // One row group at a time: memory holds a group, not the file.
-    for await (const group of readTripGroups(path)) {
+    // Only the columns the model's features need: an FHV file (no distance) serves a zones-only model.
+    for await (const group of readTripGroups(path, { required: tripColumnsFor(saved.features) })) {
       const p = predictTrips(saved, group);
       await print(p.duration, p.unseen);
     }
@@ -490,11 +536,13 @@ class JsonLines {
 }
 
 function label(split: TrainResult['train']): string {
-  return split.generated ? `${split.source} (synthetic)` : split.source;
+  const s = split.sources;
+  const name = s.length === 1 ? s[0]!.source : `${s[0]!.source} … ${s.at(-1)!.source} (${s.length})`;
+  return split.generated ? `${name} (synthetic)` : name;
 }
 
 /**
- * The short table printed after training.
+ * The short table printed after training; with several validation sources, a line per source.
  *
  * @example
  * process.stdout.write(summary(await train({ synthetic: true })));
@@ -513,13 +561,19 @@ export function summary(r: TrainResult): string {
   const lines: string[] = [];
   if (r.synthetic) lines.push(SYNTHETIC_NOTE);
   for (const [a, b, c] of rows) lines.push(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c.padStart(w2)}`);
+  if (r.val.sources.length > 1) {
+    const w = Math.max(...r.val.sources.map((s) => s.source.length));
+    for (const s of r.val.sources) lines.push(`  val ${s.source.padEnd(w)}  ${int(s.rowsKept).padStart(12)} kept  RMSE ${s.rmse!.toFixed(3)}`);
+  }
   const stages = Object.entries(r.seconds)
     .filter(([k, v]) => k !== 'total' && v >= 0.005)
     .map(([k, v]) => `${k} ${v.toFixed(2)}`)
     .join(', ');
-  lines.push(`features: ${r.features}   filter: ${r.minDuration}..${r.maxDuration} min   color: ${r.color}`);
+  const params = Object.entries(r.estimator.params).filter(([k]) => k !== 'fitIntercept').map(([k, v]) => `${k} ${v}`);
+  lines.push(`model: ${r.estimator.name}${params.length > 0 ? ` (${params.join(', ')})` : ''} on ${r.featureSet}   features: ${r.features}`);
+  lines.push(`filter: ${r.minDuration}..${r.maxDuration} min   dataset: ${r.color}   threads: ${r.threads === 0 ? 'this one' : r.threads}`);
   lines.push(`time: ${r.seconds.total.toFixed(2)} s (${stages})   peak RSS: ${Math.round(r.peakRssBytes / 2 ** 20)} MB`);
-  lines.push(`model: ${r.outputs.model}`);
+  lines.push(`model file: ${r.outputs.model}`);
   if (r.outputs.plot) lines.push(`plot: ${r.outputs.plot}`);
   if (r.outputs.metrics) lines.push(`metrics: ${r.outputs.metrics}`);
   if (r.run) lines.push(`run: ${r.run.id} (${r.run.dir})`);
@@ -552,6 +606,23 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly
     }
     throw new UsageError(`${NAME}: ${e.message}`, { cause: error });
   }
+}
+
+/** The train command's dataset (`--color`, `--dataset`): TLC's four. */
+function parseDataset(option: string, value: string): Dataset {
+  if (!(DATASETS as readonly string[]).includes(value)) {
+    throw new UsageError(`${NAME}: ${option} must be one of ${DATASETS.join(', ')} (the dataset), got '${value}'`);
+  }
+  return value as Dataset;
+}
+
+/** A number ≥ 0 in plain decimal notation (an estimator's alpha or tolerance). */
+function parseNonNegative(option: string, value: string): number {
+  const n = Number(value);
+  if (!DECIMAL.test(value.trim()) || !Number.isFinite(n) || n < 0) {
+    throw new UsageError(`${NAME}: ${option} must be a number ≥ 0, got '${value}'`);
+  }
+  return n;
 }
 
 function parseColor(value: string): Color {

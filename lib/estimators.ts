@@ -26,9 +26,12 @@ export const ESTIMATOR_OPTIONS: Readonly<Record<EstimatorName, Readonly<Record<s
  * @throws Error (`regression: ...`) for an unknown name, listing the known ones.
  * @example
  * estimatorName('lasso'); // 'Lasso'
+ * estimatorName('linear'); // 'LinearRegression'
  */
 export function estimatorName(name: string): EstimatorName {
-  const found = (Object.keys(ESTIMATOR_OPTIONS) as EstimatorName[]).find((e) => e.toLowerCase() === String(name).toLowerCase());
+  // `linear`: the command line's short name for LinearRegression (`--estimator linear|ridge|lasso`).
+  const wanted = String(name).toLowerCase() === 'linear' ? 'linearregression' : String(name).toLowerCase();
+  const found = (Object.keys(ESTIMATOR_OPTIONS) as EstimatorName[]).find((e) => e.toLowerCase() === wanted);
   if (found === undefined) throw new Error(`regression: unknown estimator ${JSON.stringify(name)}; known: ${Object.keys(ESTIMATOR_OPTIONS).join(', ')}`);
   return found;
 }

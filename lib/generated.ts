@@ -28,6 +28,16 @@ const GENERATOR_PREFIX = 'taxi-duration synthetic';
  * if (await isGeneratedFile('data/yellow_tripdata_2024-01.parquet')) console.log('SYNTHETIC DATA');
  */
 export async function isGeneratedFile(path: string): Promise<boolean> {
+  return isGeneratorCreatedBy(await parquetCreatedBy(path).catch(() => undefined));
+}
+
+/**
+ * Whether a footer's `created_by` is lib/synthetic.ts's, for callers that read the footer anyway.
+ *
+ * @example
+ * isGeneratorCreatedBy((await readTripLayout(path)).createdBy); // true for a generated month
+ */
+export function isGeneratorCreatedBy(createdBy: string | undefined): boolean {
   // The prefix, not the whole string: a later generator may say more after it.
-  return ((await parquetCreatedBy(path).catch(() => undefined)) ?? '').startsWith(GENERATOR_PREFIX);
+  return (createdBy ?? '').startsWith(GENERATOR_PREFIX);
 }

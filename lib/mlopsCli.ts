@@ -110,8 +110,8 @@ better. Every step is recorded in the runs store.
 Options:
   --month YYYY-MM       the newest month
   --alias NAME          the alias to check and maybe move (default production)
-  --window N            months of training data before the newest (default 3; until training
-                        takes several months, the candidate trains on the newest of them)
+  --window N            months of training data before the newest: the candidate trains on
+                        all of them (default 3)
   --force               train and compare even when no limit is crossed
   --min-improvement X   how much lower the candidate's RMSE must be, as a fraction (default 0)
 ${DATA_HELP}

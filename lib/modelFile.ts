@@ -81,6 +81,8 @@ export interface DataDescription {
   sources: string[];
   /** Rows used after cleaning. */
   rows: number;
+  /** Per source, in order: rows used and, for validation, the model's RMSE on it (`train()` writes it). */
+  perSource?: { source: string; rows: number; rmse?: number }[];
 }
 
 /** What a model file says about how the model was made. */

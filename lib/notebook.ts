@@ -10,16 +10,21 @@
  *   (which names the fix) instead of a Node stack, in the kernel that asks for it.
  */
 import { inspect } from 'node:util';
-import type { Color } from './source.js';
+import { DATASETS, type Dataset } from './datasets.js';
+import { parseMonths } from './months.js';
 
 /** Every parameter a notebook's parameters cell may set, with its type after checking. */
 export interface NotebookParameters {
-  /** Taxi colour of months: `'yellow'` or `'green'`. */
-  color: Color;
-  /** Training data: a month `YYYY-MM`, a local `.parquet` path or an http(s) URL. */
-  train: string;
+  /** The dataset months are fetched as: `'yellow'`, `'green'` (the course's taxi colours), `'fhv'` or `'fhvhv'`. */
+  color: Dataset;
+  /**
+   * Training data: a month `YYYY-MM`, a local `.parquet` path or an http(s) URL; or several,
+   * as text (`'2023-01..2023-03'`, `'2024-01,2024-02'`) or as a list of them. `parseMonths`
+   * turns either into the list of sources.
+   */
+  train: string | string[];
   /** Validation data, in the same forms as `train`. */
-  val: string;
+  val: string | string[];
   /** Shortest trip kept, minutes (inclusive). */
   minDuration: number;
   /** Longest trip kept, minutes (inclusive). */
@@ -54,7 +59,15 @@ export const PARAMETER_ENV: Readonly<Record<keyof NotebookParameters, string>> =
 });
 
 /** What a parameters cell may write: plain literals (a colour is checked, so any string is accepted). */
-export type ParametersCell = { [K in keyof NotebookParameters]?: K extends 'color' ? string : NotebookParameters[K] };
+export type ParametersCell = { [K in keyof NotebookParameters]?: K extends 'color' ? string : K extends 'train' | 'val' ? string | readonly string[] : NotebookParameters[K] };
+
+/**
+ * The checked parameters of a cell: each key the cell gave, with its checked type; `train` and
+ * `val` keep the cell's form (text stays text, a list stays a list).
+ */
+export type CheckedParameters<C extends ParametersCell> = {
+  [K in keyof C & keyof NotebookParameters]: K extends 'train' | 'val' ? (C[K] extends string ? string : string[]) : NotebookParameters[K];
+};
 
 /** Options of {@link notebookParameters}. */
 export interface NotebookParametersOptions {
@@ -70,20 +83,21 @@ export interface NotebookParametersOptions {
  *
  * A learner edits the cell and runs all; a headless run sets `TAXI_TRAIN` and friends
  * instead, as papermill would inject a cell. Only the keys given are returned, so a
- * notebook that needs no model path does not have one.
+ * notebook that needs no model path does not have one. `train` and `val` may name several
+ * sources (a range, a comma list, or a list); they are checked as `parseMonths` reads them
+ * and returned in the cell's form (a variable's text becomes a list when the cell held one).
  *
- * @throws Error (`notebook: ...`) for an unknown parameter, a colour other than yellow or
- *   green, an empty source, durations that are not finite minutes with 0 ≤ min < max, or a
- *   base URL that is not http(s); the message names the parameter, its variable and the fix.
+ * @throws Error (`notebook: ...`) for an unknown parameter, a dataset other than yellow,
+ *   green, fhv or fhvhv, an empty or malformed source list, durations that are not finite
+ *   minutes with 0 ≤ min < max, or a base URL that is not http(s); the message names the
+ *   parameter, its variable and the fix.
  * @example
  * const p = notebookParameters({ color: 'yellow', train: '2024-01', maxDuration: 60 }, { onOverride: console.log });
  * // with TAXI_TRAIN=data/my.parquet set: prints "TAXI_TRAIN=data/my.parquet replaces train ('2024-01' in the parameters cell)"
  * p.train; // 'data/my.parquet'
+ * notebookParameters({ train: ['2023-01', '2023-02'] }, { env: { TAXI_TRAIN: '2023-01..2023-03' } }).train; // ['2023-01', '2023-02', '2023-03']
  */
-export function notebookParameters<const C extends ParametersCell>(
-  cell: C,
-  options: NotebookParametersOptions = {},
-): Pick<NotebookParameters, keyof C & keyof NotebookParameters> {
+export function notebookParameters<const C extends ParametersCell>(cell: C, options: NotebookParametersOptions = {}): CheckedParameters<C> {
   const env = options.env ?? process.env;
   const known = Object.keys(PARAMETER_ENV);
   const out: Record<string, unknown> = {};
@@ -98,8 +112,9 @@ export function notebookParameters<const C extends ParametersCell>(
       out[name] = check(name, value, 'in the parameters cell');
       continue;
     }
-    const parsed = check(name, typeof value === 'number' ? parseMinutes(name, fromEnv) : fromEnv, `from ${variable}`);
-    if (parsed !== value) options.onOverride?.(`${variable}=${fromEnv} replaces ${name} (${JSON.stringify(value)} in the parameters cell)`);
+    const text = typeof value === 'number' ? parseMinutes(name, fromEnv) : Array.isArray(value) ? listOf(name, fromEnv, `from ${variable}`) : fromEnv;
+    const parsed = check(name, text, `from ${variable}`);
+    if (JSON.stringify(parsed) !== JSON.stringify(value)) options.onOverride?.(`${variable}=${fromEnv} replaces ${name} (${JSON.stringify(value)} in the parameters cell)`);
     out[name] = parsed;
   }
   if (typeof out.minDuration === 'number' && typeof out.maxDuration === 'number' && !(out.minDuration < out.maxDuration)) {
@@ -107,7 +122,16 @@ export function notebookParameters<const C extends ParametersCell>(
       `notebook: minDuration (${out.minDuration}) must be below maxDuration (${out.maxDuration}); edit the parameters cell (or ${PARAMETER_ENV.minDuration} / ${PARAMETER_ENV.maxDuration})`,
     );
   }
-  return out as Pick<NotebookParameters, keyof C & keyof NotebookParameters>;
+  return out as CheckedParameters<C>;
+}
+
+/** A variable's text as the list of sources it names (for a cell that held a list). */
+function listOf(name: keyof NotebookParameters, text: string, where: string): string[] {
+  try {
+    return parseMonths(text);
+  } catch (error) {
+    throw new Error(`notebook: ${name} ${where}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function parseMinutes(name: keyof NotebookParameters, text: string): number {
@@ -123,10 +147,25 @@ function check(name: keyof NotebookParameters, value: unknown, where: string): u
   const fix = `edit the parameters cell (or unset ${PARAMETER_ENV[name]})`;
   switch (name) {
     case 'color':
-      if (value !== 'yellow' && value !== 'green') {
-        throw new Error(`notebook: color must be 'yellow' or 'green', got ${JSON.stringify(value)} ${where}; ${fix}`);
+      if (!(DATASETS as readonly unknown[]).includes(value)) {
+        throw new Error(`notebook: color must be 'yellow' or 'green' (or another dataset: 'fhv', 'fhvhv'), got ${JSON.stringify(value)} ${where}; ${fix}`);
       }
       return value;
+    case 'train':
+    case 'val': {
+      const forms = ' (a month like 2024-01, a .parquet path or an http(s) URL; or several: 2023-01..2023-03, a comma list, or a list)';
+      const list = Array.isArray(value) && value.every((v) => typeof v === 'string') ? value : typeof value === 'string' ? value : undefined;
+      let sources: string[] = [];
+      if (list !== undefined) {
+        try {
+          sources = parseMonths(list);
+        } catch (error) {
+          throw new Error(`notebook: ${name} ${where}: ${(error as Error).message}; ${fix}`, { cause: error });
+        }
+      }
+      if (sources.length === 0) throw new Error(`notebook: ${name} must name at least one source${forms}, got ${JSON.stringify(value)} ${where}; ${fix}`);
+      return Array.isArray(value) ? [...(value as string[])] : value;
+    }
     case 'minDuration':
     case 'maxDuration':
       if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
@@ -140,8 +179,7 @@ function check(name: keyof NotebookParameters, value: unknown, where: string): u
       return value;
     default:
       if (typeof value !== 'string' || value.trim() === '') {
-        const forms = name === 'train' || name === 'val' ? ' (a month like 2024-01, a .parquet path or an http(s) URL)' : '';
-        throw new Error(`notebook: ${name} must be a non-empty string${forms}, got ${JSON.stringify(value)} ${where}; ${fix}`);
+        throw new Error(`notebook: ${name} must be a non-empty string, got ${JSON.stringify(value)} ${where}; ${fix}`);
       }
       return value;
   }

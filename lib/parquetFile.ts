@@ -49,9 +49,9 @@ export async function openParquet(path: string): Promise<OpenFile> {
   return { path, handle, size: info.size };
 }
 
-/** Reads `length` bytes at `position` (fewer only at the end of the file). */
-export async function readAt(file: OpenFile, position: number, length: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(length);
+/** Reads `length` bytes at `position` (fewer only at the end of the file), into `into` when given (at least `length` long). */
+export async function readAt(file: OpenFile, position: number, length: number, into?: Uint8Array): Promise<Uint8Array> {
+  const bytes = into !== undefined && into.length >= length ? into.subarray(0, length) : new Uint8Array(length);
   let done = 0;
   while (done < length) {
     const { bytesRead } = await file.handle.read(bytes, done, length - done, position + done);

@@ -1,39 +1,55 @@
 /**
  * The course's whole training pipeline as one function: the MLOps "training pipeline".
  *
- * fetch → read → clean (train and val) → DictVectorizer (fit on train, transform val)
- * → LinearRegression → RMSE on both → plot → model file (+ metrics JSON).
- * The CLI (`taxi-duration`, `npm start`) is a thin caller of {@link train}; notebooks
- * can call it too and get the fitted vectorizer and model back.
+ * sources (fetch, footers) → accumulate (read → clean → sum, a row group at a time) → solve →
+ * score (read → clean → predict, a row group at a time) → plot → model file (+ metrics JSON).
+ *
+ * Memory is bounded by design, whatever the number of months: rows stream through read and
+ * clean into {@link TripStatistics} (a GROUP BY over zone pairs, a few MB) and are never held;
+ * the model is solved from the sums; validation months are scored in a second streaming pass;
+ * the training RMSE comes exactly from the statistics; the chart from durations counted into
+ * fine bins while scoring. Row groups go to worker threads (lib/passPool.ts), one per core, and
+ * come back as per-group results added up in file order and statistics merged exactly, so one
+ * thread and many give the same model and scores bit for bit.
+ *
+ * The CLI (`taxi-duration`, `npm start`) is a thin caller of {@link train}; notebooks can call
+ * it too and get the fitted vectorizer and model back.
  */
-import { existsSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { realpath } from 'node:fs/promises';
 
-import type { CleanStats } from './clean.js';
+import type { AccumulatedGroup } from './accumulate.js';
+import { BinnedSeries } from './binnedSeries.js';
+import { checkDataset, parseMonth, type Dataset } from './datasets.js';
+import { MAX_SOURCES, parseMonths } from './months.js';
+import { figureHtml } from './display.js';
 import { OptionError, redactUrl } from './errors.js';
-import { rootMeanSquaredError } from './metrics.js';
-import { isGeneratedFile } from './generated.js';
+import { checkEstimatorOptions, createEstimator, estimatorName } from './estimators.js';
+import { checkFeatureSet, COURSE_FEATURES, formatFeatureSet, neededColumns, parseFeatureList, type FeatureSet } from './features.js';
+import type { EstimatorName, LinearModel } from './linearModel.js';
 import { modelFileText, type ModelMetadata } from './modelFile.js';
 import { commitFiles, lockOutput, makeDir, resolveOutputPath, stageFile, type OutputLock, type StagedFile } from './output.js';
-import { chunkBuffers, JOB_KIND, predictInChunks, readAndClean, SCORE_CHUNK_ROWS, type ModelMessage, type MonthJob, type WorkerMessage } from './pipelineWorker.js';
-import { figureHtml } from './display.js';
-import { durationDistributionFigure, type Figure } from './plots.js';
-import { LinearRegression, type LinearRegressionParameters } from './regression.js';
-import { asideNote, defaultCacheDir, fetchTrips, makeCacheDir, parseMonth, setAsideCorrupt, type Color } from './source.js';
+import { PassPool, workerCount } from './passPool.js';
+import { fmtInt, prepareSources, setAsideUnreadable, TRIPS, type SourceFile } from './pipelineSources.js';
+import { binnedDurationFigure, type Figure } from './plots.js';
+import { mergeProfiles, type TrainingProfile } from './profile.js';
+import { modelData, type ScoredGroup } from './score.js';
+import { defaultCacheDir } from './source.js';
+import { StageClock } from './stageClock.js';
+import type { TripStatistics } from './statistics.js';
 import { trackTraining, type TrainingRecorder, type TrainRuns } from './tracking.js';
-import { DictVectorizer } from './vectorize.js';
+import { totalCounts, type GroupCounts, type PassJob, type PassSpec } from './tripPass.js';
+import type { DictVectorizer } from './vectorize.js';
 
 /**
  * The pipeline's stages, in order; `seconds` in the result has one entry per stage.
+ * `prepare`: fetch (or generate) every source and read its footer; `accumulate`: the training
+ * pass; `solve`: the model from the statistics; `score`: the validation pass; `plot`, `save`.
  *
  * @example
  * for (const stage of STAGES) console.log(stage, result.seconds[stage]);
  */
-export const STAGES = ['fetch', 'read', 'clean', 'vectorize', 'fit', 'evaluate', 'plot', 'save'] as const;
+export const STAGES = ['prepare', 'accumulate', 'solve', 'score', 'plot', 'save'] as const;
 /** One stage of {@link train}. */
 export type Stage = (typeof STAGES)[number];
 
@@ -50,7 +66,7 @@ export interface ProgressEvent {
   split?: 'train' | 'val';
   /** A short human-readable line, e.g. `read train: 2,964,624 rows`. */
   message: string;
-  /** Fraction done in [0, 1] when known (downloads, reading by row group). */
+  /** Fraction done in [0, 1] when known (downloads, rows read). */
   fraction?: number;
   /** True on the last event of a stage for a split (or of the stage when no split). */
   done?: boolean;
@@ -60,19 +76,33 @@ export interface ProgressEvent {
  * Options of {@link train}; every field has the course's default.
  *
  * @example
- * const options: TrainOptions = { train: '2023-01', val: '2023-02', color: 'green', outDir: 'build/models' };
+ * const options: TrainOptions = { train: '2023-01..2023-03', val: '2023-04,2023-05', color: 'green', outDir: 'build/models' };
  */
 export interface TrainOptions {
-  /** Training data: a month `YYYY-MM`, a local parquet path or an http(s) URL. Default `2024-01`. */
-  train?: string;
-  /** Validation data, same forms as `train`. Default `2024-02`. */
-  val?: string;
   /**
-   * Taxi colour: decides the URL of months given as `YYYY-MM`, and every file must hold trips of
-   * this colour (its `tpep_*` or `lpep_*` columns say). Default: the training file's colour
-   * (yellow for a month); a validation file of the other colour is refused.
+   * Training data: one source or several, as a list or as text `parseMonths` reads (a range
+   * `2023-01..2023-12`, a comma list, or a mix). A source is a month `YYYY-MM`, a local parquet
+   * path or an http(s) URL. Default `2024-01`.
    */
-  color?: Color;
+  train?: string | readonly string[];
+  /** Validation data, same forms as `train`; each source is scored on its own, and together. Default `2024-02`. */
+  val?: string | readonly string[];
+  /**
+   * The dataset (TLC's: `yellow`, `green`, `fhv`, `fhvhv`; called the colour for the course's
+   * taxis): decides the URL of months given as `YYYY-MM`, and every file must hold its trips (the
+   * file's columns say). Default: the first training file's dataset (yellow for a month).
+   */
+  color?: Dataset;
+  /**
+   * The features, as the course's lists or a comma list (`PU_DO,trip_distance`); see
+   * lib/features.ts. Default: the course's (`PULocationID,DOLocationID,trip_distance`), or the
+   * zones alone for FHV files (which record no distance).
+   */
+  features?: FeatureSet | string;
+  /** The estimator: `LinearRegression` (default), `Ridge` or `Lasso` (any case; `linear` too). */
+  estimator?: string;
+  /** The estimator's options, scikit-learn's (`alpha`, `maxIter`, `tol`, `fitIntercept`; see ESTIMATOR_OPTIONS). */
+  estimatorOptions?: Record<string, number | boolean>;
   /** Shortest trip kept, in minutes (inclusive). Default 1. */
   minDuration?: number;
   /** Longest trip kept, in minutes (inclusive). Default 60. */
@@ -95,7 +125,7 @@ export interface TrainOptions {
    * the metrics JSON.
    */
   synthetic?: boolean;
-  /** Rows per generated month when `synthetic`, at most `MAX_SYNTHETIC_ROWS` (10 million). Default 100,000. */
+  /** Rows per generated month when `synthetic`, at most `maxSyntheticRows(color)` (10 million; 30 million for fhvhv). Default 100,000. */
   syntheticRows?: number;
   /** Downloads must bring 64 KiB in every this many milliseconds. Default: fetchTrips' (env `TAXI_DOWNLOAD_TIMEOUT`, else 60 s). */
   downloadIdleTimeoutMs?: number;
@@ -104,21 +134,18 @@ export interface TrainOptions {
   /** Receives progress events; nothing is printed by the library itself. */
   onProgress?: (event: ProgressEvent) => void;
   /**
-   * Read, clean and score the validation month in a worker thread while this thread trains.
-   * Results are identical either way. On an idle two-core machine it saves about a third of
-   * the time; when other work keeps both cores busy it costs about a tenth; peak memory holds
-   * both months' cleaned columns at once (about 410 MB instead of 260 MB at full size).
-   * `'auto'` and `true` (the default) use the worker when at least two cores exist; `false`
-   * never. Only the built library (lib/dist) can start the worker: from the TypeScript sources
-   * (tsx, vitest) the months are always processed one after the other.
+   * Worker threads for the two passes: `'auto'` and `true` (the default) one per core when there
+   * are at least two, a number that many, `false` none (this thread reads everything). Results
+   * are the same bit for bit. Only the built library (lib/dist) can start workers: from the
+   * TypeScript sources (tsx, vitest) this thread does the work.
    */
-  parallel?: boolean | 'auto';
+  parallel?: boolean | 'auto' | number;
   /** Runs store to record this run in (lib/tracking.ts): a folder, or `false` for none. Default `defaultRunsDir()` (env `TAXI_RUNS_DIR`, else `runs/`). */
   runs?: TrainRuns;
 }
 
-/** What one data set (train or val) contributed and scored. */
-export interface SplitResult {
+/** What one source (a file) contributed and scored. */
+export interface SourceResult {
   /** What the user asked for (`2024-01`, a path, a URL without its credentials and query string). */
   source: string;
   /** The local parquet file that was read. */
@@ -129,11 +156,33 @@ export interface SplitResult {
   rowsRead: number;
   /** Rows dropped because a needed column was null. */
   rowsWithNulls: number;
+  /** Rows left after the duration filter. */
+  rowsKept: number;
+  /** Mean duration before filtering (of the rows with both times), minutes. */
+  durationMean: number;
+  /** RMSE of the model on this file's kept rows, minutes: validation sources; null for training sources (their sums are merged). */
+  rmse: number | null;
+}
+
+/** What one data set (train or val: one source or several) contributed and scored. */
+export interface SplitResult {
+  /** The sources as one comma list (`2024-01`, `2023-01,2023-02,…`), as `parseMonths` reads it back. */
+  source: string;
+  /** The local parquet file of the first source (every file: `sources`). */
+  path: string;
+  /** Each source, in the order given. */
+  sources: SourceResult[];
+  /** True when any file was generated. */
+  generated: boolean;
+  /** Rows in the files. */
+  rowsRead: number;
+  /** Rows dropped because a needed column was null. */
+  rowsWithNulls: number;
   /** Rows left after the duration filter (the rows the model saw). */
   rowsKept: number;
-  /** Mean of the kept durations, minutes. */
+  /** Mean duration before filtering, minutes. */
   durationMean: number;
-  /** Root mean squared error of the model's predictions on the kept rows, minutes. */
+  /** Root mean squared error over every kept row of the split, minutes (train: exactly from the statistics). */
   rmse: number;
 }
 
@@ -144,8 +193,8 @@ export interface TrainResult {
    * says our generator wrote it (e.g. the benchmark's months). The numbers then say nothing about real taxis.
    */
   synthetic: boolean;
-  /** Taxi colour of the files (their `tpep_*` / `lpep_*` columns). */
-  color: Color;
+  /** The dataset of the files (`yellow`, `green`, `fhv`, `fhvhv`). */
+  color: Dataset;
   /** Duration filter used, minutes. */
   minDuration: number;
   maxDuration: number;
@@ -153,18 +202,17 @@ export interface TrainResult {
   val: SplitResult;
   /** Number of features after one-hot encoding (columns of X). */
   features: number;
-  /**
-   * Wall-clock seconds per stage, and `total`. With the validation month in a worker thread
-   * (`parallel`), these are this thread's: time spent waiting for the worker counts to the stage
-   * waited for, so the stages still add up to at most the total.
-   */
+  /** The feature set, as a comma list (`PULocationID,DOLocationID,trip_distance`). */
+  featureSet: string;
+  /** The estimator and its options (for Lasso also its iterations and whether it converged). */
+  estimator: { name: EstimatorName; params: Record<string, number | boolean>; nIter?: number; converged?: boolean };
+  /** Wall-clock seconds per stage on this thread, and `total`. */
   seconds: Record<Stage | 'total', number>;
-  /**
-   * Seconds the validation month spent per stage in its worker thread, overlapping `seconds`;
-   * null when it was processed in this thread.
-   */
-  validationThreadSeconds: { read: number; clean: number; vectorize: number; evaluate: number } | null;
-  /** Peak resident set size of this process so far, bytes (getrusage maxrss). */
+  /** Worker threads the passes ran on (0: this thread). */
+  threads: number;
+  /** Busy seconds of the passes summed over their threads (they overlap `seconds`). */
+  threadSeconds: { accumulate: number; score: number };
+  /** Peak resident set size of this process so far, bytes (getrusage maxrss; worker threads included). */
   peakRssBytes: number;
   /** Files written. */
   outputs: { model: string; plot: string | null; metrics: string | null };
@@ -173,7 +221,7 @@ export interface TrainResult {
   /** The fitted vectorizer (not in the metrics JSON). */
   vectorizer: DictVectorizer;
   /** The fitted model (not in the metrics JSON). */
-  model: LinearRegression;
+  model: LinearModel;
   /** The run that recorded this training in the runs store; absent with `runs: false`. */
   run?: { id: string; dir: string };
 }
@@ -190,13 +238,15 @@ export type TrainMetrics = Omit<TrainResult, 'vectorizer' | 'model'> & { version
 export const SYNTHETIC_NOTE =
   'SYNTHETIC DATA: generated TLC-shaped trips, not real NYC taxi data; these numbers say nothing about real trips.';
 
-const MONTH = /^(\d{4})-(\d{2})$/;
+/** Zones alone: the features of FHV files, which record no distance. */
+const ZONE_FEATURES: FeatureSet = Object.freeze({ categorical: Object.freeze(['PULocationID', 'DOLocationID'] as const), numerical: Object.freeze([] as const) });
 
 /**
  * Trains the course's model end to end and writes the model file, the plot and (optionally) metrics JSON.
  *
- * Train and val are processed one after the other and each month's raw columns are dropped once
- * cleaned, so peak memory stays near one month's columns plus the sparse matrix.
+ * Memory does not grow with the data (see the module doc): one month or forty take about the
+ * same. The validation chart shows the validation sources' predicted and actual durations (the
+ * course charts the training month's; that would take a second pass over every training month).
  *
  * Outputs are all or nothing. Before any data is read, every output path is checked (a folder
  * that can be created, a target that is a regular file or a link to one, no two outputs on one
@@ -208,19 +258,24 @@ const MONTH = /^(\d{4})-(\d{2})$/;
  * The run is recorded in the runs store (lib/tracking.ts: parameters, data hashes, metrics, its
  * own copy of the model and plot) unless `runs: false`; `result.run` names it.
  *
- * Edge cases: an empty file, or no rows left after filtering (train or val), is an error naming
- * the file (and the filter); `minDuration` must be ≥ 0 and below `maxDuration`; with `synthetic`
- * the sources must be months, and generated months are cached under `<cacheDir>/synthetic/`
- * (never mixed with downloads). A downloaded or generated file that cannot be read is set aside
- * (`<file>.corrupt`) so the next run fetches it again; the error says so.
+ * Edge cases: an empty file, a file whose every row lacks a needed value, no training rows left
+ * after filtering, or a validation source with none left, is an error naming it (and the filter);
+ * `minDuration` must be ≥ 0 and below `maxDuration`; with `synthetic` the sources must be months,
+ * and generated months are cached under `<cacheDir>/synthetic/` (never mixed with downloads). A
+ * downloaded or generated file that cannot be read is set aside (`<file>.corrupt`) so the next run
+ * fetches it again; the error says so. FHV files record no distance: their default features are
+ * the zones, and features with `trip_distance` are refused with that fix.
  *
- * @throws OptionError `pipeline: ...` / `output: ...` / `source: ...` for bad options, sources and
- *   output paths (found before any work); Error `pipeline: ...` for empty data or files of the
- *   wrong colour, `output: ...` for outputs that cannot be written or are locked by another run;
- *   errors of the data steps (`source: ...`, `read: ...`) pass through.
+ * @throws OptionError `pipeline: ...` / `output: ...` / `source: ...` / `features: ...` /
+ *   `regression: ...` for bad options, sources and output paths (found before any work); Error
+ *   `pipeline: ...` for empty data or files of the wrong dataset, `output: ...` for outputs that
+ *   cannot be written or are locked by another run; errors of the data steps (`source: ...`,
+ *   `read: ...`) pass through.
  * @example
  * const result = await train({ synthetic: true, outDir: 'build/models' });
  * console.log(result.val.rmse, result.outputs.model);
+ * const year = await train({ train: '2023-01..2023-12', val: '2024-01,2024-02', features: 'PU_DO,trip_distance', estimator: 'lasso', estimatorOptions: { alpha: 0.01 } });
+ * year.val.sources.map((s) => s.rmse); // one RMSE per validation month
  */
 export async function train(options: TrainOptions = {}): Promise<TrainResult> {
   return trackTraining(options, trainOnce);
@@ -231,261 +286,87 @@ async function trainOnce(options: TrainOptions, recorder?: TrainingRecorder): Pr
   const o = await resolveOptions(options);
   // Fail before minutes of work, not after: every output must be writable, distinct and ours now.
   const outputs = await claimOutputs(o);
+  // The threads load the library while the sources are fetched.
+  const pool = PassPool.start(workerCount(options.parallel));
   try {
-    return await trainInto(outputs, o, options, started, recorder);
+    return await trainInto(outputs, pool, o, options, started, recorder);
   } finally {
+    await pool.close();
     await outputs.release();
   }
 }
 
-async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOptions, started: number, recorder?: TrainingRecorder): Promise<TrainResult> {
+async function trainInto(outputs: ClaimedOutputs, pool: PassPool, o: Resolved, options: TrainOptions, started: number, recorder?: TrainingRecorder): Promise<TrainResult> {
   const progress = options.onProgress ?? (() => {});
-  const seconds = Object.fromEntries([...STAGES, 'total'].map((s) => [s, 0])) as Record<Stage | 'total', number>;
-  const timed = async <T>(stage: Stage, work: () => T | Promise<T>): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await work();
-    } finally {
-      seconds[stage] += (performance.now() - t) / 1000;
-    }
-  };
-  const { model: modelPath, plot: plotPath, metrics: metricsPath } = outputs;
-  const shown = { train: redactUrl(o.train), val: redactUrl(o.val) };
+  const clock = new StageClock(STAGES, started);
 
-  // Download (or find) both months first, so a bad val source fails before minutes of training.
-  const trainPath = await timed('fetch', () => fetchSource('train', o.train, o, progress));
-  const valPath = await timed('fetch', () => fetchSource('val', o.val, o, progress));
-  await outputs.checkNotInputs([trainPath, valPath]);
-  // A cached file that cannot be read is set aside, so the next run fetches it again instead of failing on it.
-  const unreadable = async (source: string, path: string, error: unknown): Promise<never> => {
-    const fromCache = o.synthetic || MONTH.test(source) || /^https?:\/\//i.test(source);
-    if (!fromCache || !(error instanceof Error) || !error.message.startsWith('read: ') || !existsSync(path)) throw error;
-    const aside = await setAsideCorrupt(path);
-    throw new Error(`${error.message}; ${asideNote(aside, redactUrl(source), o.synthetic ? 'generates' : 'downloads')}`, { cause: error });
-  };
-  // The run's colour: the option, else the first file's (a month's is the colour it was fetched as);
-  // every file's columns must agree with it.
-  let color: Color | undefined = options.color;
-  let colorFrom: 'option' | 'month' | 'file' = 'option';
-  const checkColor = (split: 'train' | 'val', source: string, columns: readonly [string, string] | null): void => {
-    const found = columns === null ? undefined : /^lpep_/.test(columns[0]) ? 'green' : /^tpep_/.test(columns[0]) ? 'yellow' : undefined;
-    if (found === undefined) return;
-    if (color === undefined) {
-      colorFrom = MONTH.test(source) ? 'month' : 'file';
-      color = colorFrom === 'month' ? o.color : found;
-      if (colorFrom === 'file' && found !== o.color) progress({ stage: 'read', split, message: `color: ${found} (from the file's ${columns![0]} column)`, done: true });
-    }
-    if (found !== color) {
-      const why =
-        colorFrom === 'option' ? `the run is for ${color} taxis (--color ${color})`
-          : colorFrom === 'month' && split === 'train' ? `it was fetched as a ${color} month`
-            : `the training data are ${color} taxi trips`;
-      throw new Error(
-        `pipeline: ${split} ${redactUrl(source)} holds ${found} taxi trips (${columns![0]}, ${columns![1]}) but ${why}; ` +
-          (colorFrom === 'file' && MONTH.test(source)
-            ? `pass --color ${color} (the color option) so that months are fetched as ${color}`
-            : `pass --color ${found} (the color option) for ${found} data, or give ${color} files`),
-      );
-    }
-  };
+  // 1. Every source fetched and its footer checked, so a bad validation month fails now, not after training.
+  const files = await clock.time('prepare', () => prepareSources(o, o, (e) => progress({ stage: 'prepare', ...e })));
+  await outputs.checkNotInputs([...files.train, ...files.val].map((f) => f.path));
+  const features = featuresFor(o, files.dataset, [...files.train, ...files.val]);
+  const spec: PassSpec = { minDuration: o.minDuration, maxDuration: o.maxDuration, features };
 
-  // The validation month goes to a worker thread when one can run (see useWorker): it is read and
-  // cleaned there while this thread trains, then scored there while this thread plots.
-  const worker = useWorker(options.parallel) ? new ValidationWorker(valPath, o) : null;
-  let trainReadDone = false;
-  const heldEvents: ProgressEvent[] = [];
-  /** Val events that end a stage wait for train's, so stages still finish train first, then val. */
-  const report = (e: ProgressEvent): void => {
-    if (e.split === 'val' && e.done && !trainReadDone) heldEvents.push(e);
-    else progress(e);
-  };
-  const rowsProgress: Record<"train" | "val", [number, number]> = { train: [0, 0], val: [0, 0] };
-  /** Read progress per row group; with the worker, one bar for both months read at once. */
-  const readProgress = (split: 'train' | 'val', rowsDone: number, rowsTotal: number): void => {
-    rowsProgress[split] = [rowsDone, rowsTotal];
-    if (worker === null) {
-      report({ stage: 'read', split, message: `read ${split}: ${fmtInt(rowsDone)} of ${fmtInt(rowsTotal)} rows`, fraction: rowsTotal > 0 ? rowsDone / rowsTotal : 1 });
-      return;
-    }
-    const [td, tt] = rowsProgress.train;
-    const [vd, vt] = rowsProgress.val;
-    if (tt === 0 || vt === 0) return; // both totals known first, so the bar never runs backwards
-    report({ stage: 'read', message: `read train + val: ${fmtInt(td + vd)} of ${fmtInt(tt + vt)} rows`, fraction: (td + vd) / (tt + vt) });
-  };
-  worker?.listen({
-    progress: (rowsDone, rowsTotal) => readProgress('val', rowsDone, rowsTotal),
-    cleaned: (stats) => {
-      report({ stage: 'read', split: 'val', message: `read val: ${fmtInt(stats.rowsRead)} rows`, fraction: 1, done: true });
-      reportCleaned('val', stats);
-    },
-  });
+  // 2. The training pass: every row group read, cleaned and summed on the pool's threads. A thread
+  // left without work before the model is solved reads the first validation row groups ahead.
+  const accumulating = clock.time('accumulate', () => runPass(pool, 'accumulate', files.train, spec, o, progress));
+  pool.prefetch(passJobs(files.val, spec));
+  const trainGroups = await accumulating;
+  const trainParts = files.train.map((file, i) => sourceResult(file, trainGroups[i]!, null));
+  checkSplit('train', trainParts, o);
+  const stats = await clock.time('accumulate', () => pool.statistics(spec));
 
-  /** Reads and cleans one month in this thread, row group by row group. */
-  const prepare = async (split: 'train' | 'val', source: string, path: string) => {
-    if (worker === null) report({ stage: 'read', split, message: `read ${split}: ${path}`, fraction: 0 });
-    const { clean, timestampColumns } = await readAndClean(
-      path,
-      { minDuration: o.minDuration, maxDuration: o.maxDuration, pickup: false },
-      (stage, s) => (seconds[stage] += s),
-      (done, total) => readProgress(split, done, total),
-    ).catch((error: unknown) => unreadable(source, path, error));
-    const generated = o.synthetic || (await timed('read', () => isGeneratedFile(path)));
-    report({ stage: 'read', split, message: `read ${split}: ${fmtInt(clean.stats.rowsRead)} rows`, fraction: 1, done: true });
-    reportCleaned(split, clean.stats);
-    checkNotEmpty(split, source, clean.stats);
-    checkColor(split, source, timestampColumns);
-    return { clean, generated };
-  };
-  const reportCleaned = (split: 'train' | 'val', s: CleanStats): void =>
-    report({
-      stage: 'clean',
-      split,
-      message: `clean ${split}: kept ${fmtInt(s.rowsKept)} of ${fmtInt(s.rowsRead)} rows (${(100 * s.fractionKept).toFixed(1)}%)`,
-      done: true,
-    });
-  const checkNotEmpty = (split: 'train' | 'val', source: string, s: CleanStats): void => {
-    const name = redactUrl(source);
-    if (s.rowsRead === 0) {
-      // No filter can help a file without trips.
-      throw new Error(`pipeline: the ${split} file ${name} holds no rows (0 trips); give a month or file with trips`);
-    }
-    if (s.rowsWithNulls === s.rowsRead) {
-      throw new Error(`pipeline: every one of the ${fmtInt(s.rowsRead)} ${split} rows of ${name} lacks a needed value (pickup, dropoff, locations or distance); check the file`);
-    }
-    if (s.rowsKept === 0) {
-      throw new Error(
-        `pipeline: no ${split} rows left after filtering ${name} (${fmtInt(s.rowsRead)} read, ${fmtInt(s.rowsWithNulls)} with nulls) ` +
-          `to durations of ${o.minDuration}..${o.maxDuration} minutes; widen --min-duration/--max-duration or check the file`,
-      );
-    }
-  };
-  const splitResult = (source: string, path: string, generated: boolean, stats: CleanStats, rmse: number): SplitResult => ({
-    source: redactUrl(source),
-    path,
-    generated,
-    rowsRead: stats.rowsRead,
-    rowsWithNulls: stats.rowsWithNulls,
-    rowsKept: stats.rowsKept,
-    durationMean: stats.durationMean,
-    rmse,
-  });
+  // 3. The model from the sums; the training RMSE exactly from them too.
+  const { vectorizer, model, rmseTrain } = await clock.time('solve', () => solve(stats, o, features, progress));
+  const profile = trainGroups.flat().map((g) => g.profile).reduce((a, b) => mergeProfiles(a, b));
 
-  // One month at a time in this thread, keeping only what later steps need: memory peaks at one
-  // month's raw columns, its cleaned columns and its sparse matrix, not two months' worth.
-  const vectorizer = new DictVectorizer();
-  let model: LinearRegression;
-  let figure: Figure | null = null;
-  let trainResult: SplitResult;
-  let valResult: SplitResult;
-  try {
-    {
-      const { clean, generated } = await prepare('train', o.train, trainPath);
-      trainReadDone = true;
-      for (const e of heldEvents.splice(0)) progress(e);
-      await timed('vectorize', () => vectorizer.fit(clean.features));
-      const features = vectorizer.getFeatureNamesOut();
-      // The training matrix is built a chunk at a time, once per pass of the fit, instead of
-      // whole (120 MB of fresh memory for a month): the same sums in the same order, so the
-      // same model bit for bit, in less time and with a lower peak.
-      let vectorizing = 0;
-      const into = chunkBuffers(clean); // fitChunks consumes each chunk before asking for the next
-      const fitMessage = `fit: ${fmtInt(clean.length)} rows × ${features.length} features`;
-      // fitChunks makes two passes over the rows; the bar moves with each chunk of each pass,
-      // and the small p×p solve after them is the last step.
-      let pass = 0;
-      const chunks = function* () {
-        pass++;
-        for (let start = 0; start < clean.length; start += SCORE_CHUNK_ROWS) {
-          const end = Math.min(clean.length, start + SCORE_CHUNK_ROWS);
-          const t = performance.now();
-          const X = vectorizer.transform(clean.features, { start, end, into });
-          vectorizing += performance.now() - t;
-          yield { X, y: clean.duration.subarray(start, end) };
-          progress({ stage: 'fit', message: fitMessage, fraction: (0.95 * ((pass - 1) * clean.length + end)) / (2 * clean.length) });
-        }
-      };
-      model = await timed('fit', () => {
-        progress({ stage: 'fit', message: fitMessage, fraction: 0 });
-        const m = new LinearRegression().fitChunks(chunks);
-        progress({ stage: 'fit', message: fitMessage, fraction: 1, done: true });
-        return m;
-      });
-      seconds.fit -= vectorizing / 1000;
-      seconds.vectorize += vectorizing / 1000;
-      // The worker scores the val month while this thread scores train and draws the plot.
-      worker?.sendModel(features, model.parameters);
-      const predicted = predictInChunks(vectorizer, model, clean, (stage, s) => (seconds[stage] += s));
-      const rmse = await timed('evaluate', () => rootMeanSquaredError(clean.duration, predicted));
-      trainResult = splitResult(o.train, trainPath, generated, clean.stats, rmse);
-      if (plotPath !== null) {
-        // The course's picture: distribution of predicted vs actual durations on the training month.
-        // Built now (a few kB of bins and curves) so the month's arrays can go.
-        figure = await timed('plot', () =>
-          durationDistributionFigure(
-            { actual: clean.duration, predicted },
-            { title: `Predicted vs actual trip duration, train ${shown.train}${generated ? ' (SYNTHETIC DATA)' : ''}` },
-          ),
-        );
-      }
-    }
-    if (worker !== null) {
-      // Time spent waiting for the worker counts to the stage waited for, so stages still add up to the total.
-      const generated = o.synthetic || (await timed('read', () => isGeneratedFile(valPath)));
-      const { stats, timestampColumns } = await timed('clean', () => worker.cleaned).catch((error: unknown) => unreadable(o.val, valPath, error));
-      checkNotEmpty('val', o.val, stats);
-      checkColor('val', o.val, timestampColumns);
-      const { rmse } = await timed('evaluate', () => worker.scored);
-      valResult = splitResult(o.val, valPath, generated, stats, rmse);
-    } else {
-      const { clean, generated } = await prepare('val', o.val, valPath);
-      const predicted = predictInChunks(vectorizer, model, clean, (stage, s) => (seconds[stage] += s));
-      const rmse = await timed('evaluate', () => rootMeanSquaredError(clean.duration, predicted));
-      valResult = splitResult(o.val, valPath, generated, clean.stats, rmse);
-    }
-  } finally {
-    await worker?.stop();
+  // 4. The validation pass: every row group scored on the pool's threads.
+  pool.setModel(modelData({ vectorizer, model, features }));
+  const valGroups = await clock.time('score', () => runPass(pool, 'score', files.val, spec, o, progress));
+  const valParts = files.val.map((file, i) => sourceResult(file, valGroups[i]!, rmseOf(valGroups[i]!)));
+  checkSplit('val', valParts, o);
+  const trainResult = splitResult(trainParts, rmseTrain);
+  const valResult = splitResult(valParts, rmseOf(valGroups.flat()));
+  if (valParts.length > 1) {
+    for (const part of valParts) progress({ stage: 'score', split: 'val', message: `RMSE val ${part.source}: ${part.rmse!.toFixed(3)} (${fmtInt(part.rowsKept)} trips)`, done: true });
   }
-  const rmseTrain = trainResult.rmse;
-  const rmseVal = valResult.rmse;
-  progress({ stage: 'evaluate', message: `RMSE train ${rmseTrain.toFixed(3)}, val ${rmseVal.toFixed(3)}`, done: true });
+  progress({ stage: 'score', message: `RMSE train ${rmseTrain.toFixed(3)}, val ${valResult.rmse.toFixed(3)}`, done: true });
   const synthetic = trainResult.generated || valResult.generated;
 
-  const runColor = color ?? o.color;
-  const metadata: ModelMetadata = {
-    training: { sources: [trainResult.source], rows: trainResult.rowsKept },
-    validation: { sources: [valResult.source], rows: valResult.rowsKept },
-    metrics: { rmseTrain, rmseValidation: rmseVal },
-    synthetic,
-    ...(synthetic ? { note: SYNTHETIC_NOTE } : {}),
-    color: runColor,
-    minDuration: o.minDuration,
-    maxDuration: o.maxDuration,
-    // What predict needs to rebuild records as training saw them (IDs as strings, as astype(str)).
-    categorical: ['PULocationID', 'DOLocationID'],
-    numerical: ['trip_distance'],
-    target: 'duration',
-  };
+  // 5. The chart: validation durations, counted into bins while scoring.
+  let figure: Figure | null = null;
+  if (outputs.plot !== null) {
+    figure = await clock.time('plot', () => {
+      const bins = (key: 'predicted' | 'actual') =>
+        valGroups.flat().reduce((total, g) => total.merge(BinnedSeries.fromData(g[key])), BinnedSeries.forDurations(o.minDuration, o.maxDuration));
+      const title = `Predicted vs actual trip duration, validation ${shortList(valResult)}${synthetic ? ' (SYNTHETIC DATA)' : ''}`;
+      return binnedDurationFigure({ actual: bins('actual'), predicted: bins('predicted') }, { title });
+    });
+  }
 
-  // Every output is written in full beside its target first; only then are they renamed into place.
+  // 6. Every output written in full beside its target; only then renamed into place.
+  const estimator = estimatorSummary(model);
+  const metadata = modelMetadata({ o, dataset: files.dataset, features, trainResult, valResult, synthetic, profile, estimator });
   const staged: StagedFile[] = [];
   try {
-    const plotHtml = plotPath !== null && figure !== null ? figureHtml(figure) : null;
-    if (plotHtml !== null) staged.push(await timed('plot', () => stageFile(plotPath!, plotHtml, { what: 'the plot', fix: OUT_FIX })));
-    const modelText = modelFileText({ vectorizer, model, metadata }, modelPath).text;
-    const stagedModel = await timed('save', () => stageFile(modelPath, modelText, { what: 'the model', fix: OUT_FIX }));
-    seconds.total = (performance.now() - started) / 1000;
+    const plotHtml = outputs.plot !== null && figure !== null ? figureHtml(figure) : null;
+    if (plotHtml !== null) staged.push(await clock.time('plot', () => stageFile(outputs.plot!, plotHtml, { what: 'the plot', fix: OUT_FIX })));
+    const modelText = modelFileText({ vectorizer, model, features, metadata }, outputs.model).text;
+    const stagedModel = await clock.time('save', () => stageFile(outputs.model, modelText, { what: 'the model', fix: OUT_FIX }));
     const result: TrainResult = {
       synthetic,
-      color: runColor,
+      color: files.dataset,
       minDuration: o.minDuration,
       maxDuration: o.maxDuration,
       train: trainResult,
       val: valResult,
       features: vectorizer.getFeatureNamesOut().length,
-      seconds,
-      validationThreadSeconds: worker?.seconds ?? null,
+      featureSet: formatFeatureSet(features),
+      estimator,
+      seconds: clock.finish(),
+      threads: pool.threads,
+      threadSeconds: { ...pool.seconds },
       peakRssBytes: peakRssBytes(),
-      outputs: { model: modelPath, plot: plotPath, metrics: metricsPath },
+      outputs: { model: outputs.model, plot: outputs.plot, metrics: outputs.metrics },
       finishedAt: new Date().toISOString(),
       vectorizer,
       model,
@@ -493,18 +374,213 @@ async function trainInto(outputs: ClaimedOutputs, o: Resolved, options: TrainOpt
     // The run is recorded (lib/tracking.ts) before anything is published: a model never appears
     // without its run record, and a failed recording publishes nothing. The metrics then name the run.
     await recorder?.beforePublish(result, { model: modelText, plot: plotHtml });
-    if (metricsPath !== null) {
-      staged.push(await stageFile(metricsPath, JSON.stringify(toMetrics(result), null, 2) + '\n', { what: 'the metrics', fix: METRICS_FIX }));
+    if (outputs.metrics !== null) {
+      staged.push(await stageFile(outputs.metrics, JSON.stringify(toMetrics(result), null, 2) + '\n', { what: 'the metrics', fix: METRICS_FIX }));
     }
     staged.push(stagedModel);
     await outputs.checkLocks();
     await commitFiles(staged);
-    if (plotPath !== null) progress({ stage: 'plot', message: `plot: ${plotPath}`, done: true });
-    progress({ stage: 'save', message: `model: ${modelPath}`, done: true });
+    if (outputs.plot !== null) progress({ stage: 'plot', message: `plot: ${outputs.plot}`, done: true });
+    progress({ stage: 'save', message: `model: ${outputs.model}`, done: true });
     return result;
   } finally {
     await Promise.all(staged.map((file) => file.discard()));
   }
+}
+
+/**
+ * One pass over every row group of `files` on the pool: per file, its groups' results in row
+ * group order (whichever thread did them). Progress counts rows read over all the files; a file
+ * that turns out unreadable is set aside when it came from the cache.
+ */
+async function runPass<K extends 'accumulate' | 'score'>(
+  pool: PassPool,
+  kind: K,
+  files: readonly SourceFile[],
+  spec: PassSpec,
+  o: Resolved,
+  progress: (e: ProgressEvent) => void,
+): Promise<(K extends 'accumulate' ? AccumulatedGroup : ScoredGroup)[][]> {
+  type Group = K extends 'accumulate' ? AccumulatedGroup : ScoredGroup;
+  const split = kind === 'accumulate' ? 'train' : 'val';
+  const stage: Stage = kind;
+  const total = files.reduce((n, f) => n + f.layout.rows, 0);
+  let done = 0;
+  let lastReport = 0;
+  const onRows = (rows: number): void => {
+    done += rows;
+    const now = performance.now();
+    if (now - lastReport < 100 && done < total) return; // at most ten reports a second
+    lastReport = now;
+    progress({ stage, split, message: `read ${split}: ${fmtInt(done)} of ${fmtInt(total)} rows`, fraction: total > 0 ? done / total : 1 });
+  };
+  progress({ stage, split, message: `read ${split}: 0 of ${fmtInt(total)} rows`, fraction: 0 });
+  const results = await Promise.all(
+    files.map((file) =>
+      Promise.all(
+        passJobs([file], spec).map((job) => (kind === 'accumulate' ? pool.accumulate(job, onRows) : pool.score(job, onRows)) as Promise<Group[]>),
+      )
+        .then((groups) => groups.flat())
+        .catch((error: unknown) => setAsideUnreadable(file.source, file.path, error, o)),
+    ),
+  );
+  progress({ stage, split, message: `read ${split}: ${fmtInt(total)} rows`, fraction: 1, done: true });
+  const counts = results.map((groups) => totalCounts(groups));
+  const kept = counts.reduce((n, c) => n + c.rowsKept, 0);
+  progress({ stage, split, message: `clean ${split}: kept ${fmtInt(kept)} of ${fmtInt(total)} rows (${(total > 0 ? (100 * kept) / total : 0).toFixed(1)}%)`, done: true });
+  return results;
+}
+
+/** The jobs of a pass over files: one per row group, in file order. */
+function passJobs(files: readonly SourceFile[], spec: PassSpec): PassJob[] {
+  return files.flatMap((file) => Array.from({ length: file.layout.rowGroups }, (_, g) => ({ path: file.path, rowGroups: [g, g + 1] as [number, number], spec })));
+}
+
+/** The model from the statistics: vectorizer, estimator and the training RMSE (exact, from the sums). */
+function solve(stats: TripStatistics, o: Resolved, features: FeatureSet, progress: (e: ProgressEvent) => void): { vectorizer: DictVectorizer; model: LinearModel; rmseTrain: number } {
+  const eq = stats.normalEquations(features);
+  const message = `solve: ${o.estimator} on ${fmtInt(stats.rows)} trips × ${fmtInt(eq.features)} features (${fmtInt(stats.cells)} zone pairs)`;
+  progress({ stage: 'solve', message, fraction: 0 });
+  const model = createEstimator(o.estimator, o.estimatorOptions).fitStatistics(eq);
+  progress({ stage: 'solve', message, fraction: 1, done: true });
+  const summary = estimatorSummary(model);
+  if (summary.converged === false) {
+    progress({ stage: 'solve', message: `solve: ${o.estimator} did not converge in ${summary.nIter} iterations; raise --max-iter (maxIter) or --tol`, done: true });
+  }
+  return { vectorizer: eq.vectorizer(), model, rmseTrain: eq.rootMeanSquaredError(model) };
+}
+
+function estimatorSummary(model: LinearModel): TrainResult['estimator'] {
+  const lasso = model as LinearModel & { nIter?: number; converged?: boolean };
+  return {
+    name: model.estimator,
+    params: model.getParams(),
+    ...(typeof lasso.nIter === 'number' ? { nIter: lasso.nIter } : {}),
+    ...(typeof lasso.converged === 'boolean' ? { converged: lasso.converged } : {}),
+  };
+}
+
+/** RMSE over scored groups: their squared errors and rows added up in order. */
+function rmseOf(groups: readonly ScoredGroup[]): number {
+  let squares = 0;
+  let rows = 0;
+  for (const g of groups) {
+    squares += g.squaredErrorSum;
+    rows += g.rowsKept;
+  }
+  return Math.sqrt(squares / rows);
+}
+
+function sourceResult(file: SourceFile, groups: readonly GroupCounts[], rmse: number | null): SourceResult {
+  const { rowsRead, rowsWithNulls, rowsKept, durationMean } = totalCounts(groups);
+  return { source: file.shown, path: file.path, generated: file.generated, rowsRead, rowsWithNulls, rowsKept, durationMean, rmse };
+}
+
+function splitResult(parts: readonly SourceResult[], rmse: number): SplitResult {
+  let sum = 0;
+  let count = 0;
+  for (const p of parts) {
+    // The files' means weighted back into one: each is over the rows with both times.
+    const withTimes = p.rowsRead;
+    if (Number.isFinite(p.durationMean)) {
+      sum += p.durationMean * withTimes;
+      count += withTimes;
+    }
+  }
+  return {
+    source: parts.map((p) => p.source).join(','),
+    path: parts[0]!.path,
+    sources: [...parts],
+    generated: parts.some((p) => p.generated),
+    rowsRead: parts.reduce((n, p) => n + p.rowsRead, 0),
+    rowsWithNulls: parts.reduce((n, p) => n + p.rowsWithNulls, 0),
+    rowsKept: parts.reduce((n, p) => n + p.rowsKept, 0),
+    durationMean: count > 0 ? sum / count : NaN,
+    rmse,
+  };
+}
+
+/** `2024-01`, or `2023-01 … 2023-12 (12 sources)` for a chart title. */
+function shortList(split: SplitResult): string {
+  const s = split.sources;
+  return s.length === 1 ? s[0]!.source : `${s[0]!.source} … ${s.at(-1)!.source} (${s.length} sources)`;
+}
+
+/**
+ * Refuses what no model can come of: a file without rows, a file whose every row lacks a needed
+ * value, no training row left after the filter, or a validation source with none left (it could not be scored).
+ */
+function checkSplit(split: 'train' | 'val', parts: readonly SourceResult[], o: Resolved): void {
+  for (const p of parts) {
+    if (p.rowsRead === 0) {
+      // No filter can help a file without trips.
+      throw new Error(`pipeline: the ${split} file ${p.source} holds no rows (0 trips); give a month or file with trips`);
+    }
+    if (p.rowsWithNulls === p.rowsRead) {
+      throw new Error(`pipeline: every one of the ${fmtInt(p.rowsRead)} ${split} rows of ${p.source} lacks a needed value (pickup, dropoff or a column the features need); check the file`);
+    }
+  }
+  const noneLeft = split === 'train' ? (parts.every((p) => p.rowsKept === 0) ? parts : []) : parts.filter((p) => p.rowsKept === 0);
+  if (noneLeft.length > 0) {
+    const read = noneLeft.reduce((n, p) => n + p.rowsRead, 0);
+    const nulls = noneLeft.reduce((n, p) => n + p.rowsWithNulls, 0);
+    throw new Error(
+      `pipeline: no ${split} rows left after filtering ${noneLeft.map((p) => p.source).join(',')} (${fmtInt(read)} read, ${fmtInt(nulls)} with nulls) ` +
+        `to durations of ${o.minDuration}..${o.maxDuration} minutes; widen --min-duration/--max-duration or check the file`,
+    );
+  }
+}
+
+/**
+ * The feature set of the run: the option's, else the course's (the zones alone for FHV). A
+ * feature set that needs a column some file lacks (FHV's distance) is refused with the fix.
+ */
+function featuresFor(o: Resolved, dataset: Dataset, files: readonly SourceFile[]): FeatureSet {
+  const features = o.features ?? (dataset === 'fhv' ? ZONE_FEATURES : COURSE_FEATURES);
+  for (const file of files) {
+    const missing = neededColumns(features).filter((c) => file.layout.absent.includes(c));
+    if (missing.length > 0) {
+      throw new Error(
+        `pipeline: ${file.split} ${file.shown} holds ${TRIPS[file.layout.dataset]}, which record no ${missing.join(', ')}, but the features (${formatFeatureSet(features)}) need it; ` +
+          `train on the zones alone: --features PULocationID,DOLocationID (features option)`,
+      );
+    }
+  }
+  return features;
+}
+
+function modelMetadata(r: {
+  o: Resolved;
+  dataset: Dataset;
+  features: FeatureSet;
+  trainResult: SplitResult;
+  valResult: SplitResult;
+  synthetic: boolean;
+  profile: TrainingProfile;
+  estimator: TrainResult['estimator'];
+}): ModelMetadata {
+  const { o, trainResult, valResult, synthetic } = r;
+  return {
+    training: { sources: trainResult.sources.map((s) => s.source), rows: trainResult.rowsKept, perSource: trainResult.sources.map((s) => ({ source: s.source, rows: s.rowsKept })) },
+    validation: {
+      sources: valResult.sources.map((s) => s.source),
+      rows: valResult.rowsKept,
+      perSource: valResult.sources.map((s) => ({ source: s.source, rows: s.rowsKept, rmse: s.rmse! })),
+    },
+    metrics: { rmseTrain: trainResult.rmse, rmseValidation: valResult.rmse },
+    synthetic,
+    ...(synthetic ? { note: SYNTHETIC_NOTE } : {}),
+    color: r.dataset,
+    minDuration: o.minDuration,
+    maxDuration: o.maxDuration,
+    // What predict needs to rebuild records as training saw them (IDs as strings, as astype(str)).
+    categorical: [...r.features.categorical],
+    numerical: [...r.features.numerical],
+    target: 'duration',
+    ...(r.estimator.converged !== undefined ? { solver: { nIter: r.estimator.nIter, converged: r.estimator.converged } } : {}),
+    // The training histograms monitoring compares new months with (lib/profile.ts).
+    profile: r.profile,
+  };
 }
 
 const OUT_FIX = 'choose another --out (outDir)';
@@ -596,14 +672,50 @@ export function peakRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-type Resolved = Required<Omit<TrainOptions, 'metricsJson' | 'baseUrl' | 'onProgress' | 'parallel' | 'runs' | 'downloadIdleTimeoutMs' | 'downloadDeadlineMs'>> &
-  Pick<TrainOptions, 'metricsJson' | 'baseUrl' | 'downloadIdleTimeoutMs' | 'downloadDeadlineMs'>;
+/** The options with every default filled in and every value checked. */
+interface Resolved {
+  train: string[];
+  val: string[];
+  color: Dataset;
+  colorGiven: boolean;
+  features: FeatureSet | undefined;
+  estimator: EstimatorName;
+  estimatorOptions: Record<string, number | boolean>;
+  minDuration: number;
+  maxDuration: number;
+  outDir: string;
+  modelName: string;
+  plotName: string | false;
+  cacheDir: string;
+  synthetic: boolean;
+  syntheticRows: number;
+  metricsJson?: string | undefined;
+  baseUrl?: string | undefined;
+  downloadIdleTimeoutMs?: number | undefined;
+  downloadDeadlineMs?: number | undefined;
+}
+
+/** An option error from a check that throws a plain Error (`source: ...`, `features: ...`). */
+function asOption<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof OptionError) throw error;
+    throw new OptionError((error as Error).message, { cause: error });
+  }
+}
 
 async function resolveOptions(options: TrainOptions): Promise<Resolved> {
+  const color = options.color === undefined ? 'yellow' : asOption(() => checkDataset(options.color as string));
   const o: Resolved = {
-    train: options.train ?? '2024-01',
-    val: options.val ?? '2024-02',
-    color: options.color ?? 'yellow',
+    // A malformed month or range fails here, before any folder is created or byte downloaded.
+    train: asOption(() => parseMonths(options.train ?? '2024-01')),
+    val: asOption(() => parseMonths(options.val ?? '2024-02')),
+    color,
+    colorGiven: options.color !== undefined,
+    features: options.features === undefined ? undefined : asOption(() => (typeof options.features === 'string' ? parseFeatureList(options.features) : checkFeatureSet(options.features!))),
+    estimator: asOption(() => estimatorName(options.estimator ?? 'LinearRegression')),
+    estimatorOptions: { ...options.estimatorOptions },
     minDuration: options.minDuration ?? 1,
     maxDuration: options.maxDuration ?? 60,
     outDir: resolve(options.outDir ?? 'models'),
@@ -617,8 +729,22 @@ async function resolveOptions(options: TrainOptions): Promise<Resolved> {
     downloadIdleTimeoutMs: options.downloadIdleTimeoutMs,
     downloadDeadlineMs: options.downloadDeadlineMs,
   };
-  if (o.color !== 'yellow' && o.color !== 'green') {
-    throw new OptionError(`pipeline: color must be 'yellow' or 'green', got '${String(o.color)}'`);
+  // The estimator's options are checked by building one now (unknown options, bad values).
+  asOption(() => {
+    checkEstimatorOptions(o.estimator, o.estimatorOptions);
+    createEstimator(o.estimator, o.estimatorOptions);
+  });
+  for (const [split, list] of [['train', o.train], ['val', o.val]] as const) {
+    if (list.length === 0) throw new OptionError(`pipeline: no ${split} data given; name a month (2024-01), a range (2023-01..2023-03), a parquet path or a URL`);
+    if (list.length > MAX_SOURCES) throw new OptionError(`pipeline: at most ${MAX_SOURCES} ${split} sources, got ${list.length}`);
+  }
+  if (o.features !== undefined) {
+    if (!o.features.categorical.some((c) => c === 'PULocationID' || c === 'DOLocationID' || c === 'PU_DO')) {
+      throw new OptionError(`pipeline: the features (${formatFeatureSet(o.features)}) need a zone feature (PULocationID, DOLocationID or PU_DO): the model is solved from sums per zone pair`);
+    }
+    if (o.colorGiven && o.color === 'fhv' && o.features.numerical.includes('trip_distance')) {
+      throw new OptionError(`pipeline: fhv files record no trip distance, but the features (${formatFeatureSet(o.features)}) need it; train on the zones alone: --features PULocationID,DOLocationID (features option)`);
+    }
   }
   for (const [name, value] of [
     ['minDuration', o.minDuration],
@@ -631,188 +757,22 @@ async function resolveOptions(options: TrainOptions): Promise<Resolved> {
   if (o.minDuration >= o.maxDuration) {
     throw new OptionError(`pipeline: minDuration (${o.minDuration}) must be below maxDuration (${o.maxDuration})`);
   }
-  // A malformed month fails here, before any folder is created or byte downloaded.
-  for (const value of [o.train, o.val]) {
-    if (!MONTH.test(value)) continue;
-    try {
-      parseMonth(value);
-    } catch (error) {
-      throw new OptionError((error as Error).message, { cause: error });
-    }
-  }
   if (o.synthetic) {
-    for (const [name, value] of [
-      ['train', o.train],
-      ['val', o.val],
-    ] as const) {
-      if (!MONTH.test(value)) {
-        throw new OptionError(`pipeline: with synthetic data, ${name} must be a month YYYY-MM to generate, got '${redactUrl(value)}'`);
+    for (const [name, list] of [['train', o.train], ['val', o.val]] as const) {
+      const notMonth = list.find((source) => !/^\d{4}-\d{2}$/.test(source));
+      if (notMonth !== undefined) {
+        throw new OptionError(`pipeline: with synthetic data, ${name} must be months YYYY-MM to generate, got '${redactUrl(notMonth)}'`);
       }
+      for (const month of list) asOption(() => parseMonth(month));
     }
     // Loaded only for synthetic runs: the generator's parquet writer is not needed to train on real data.
-    const { MAX_SYNTHETIC_ROWS } = await import('./synthetic.js');
-    if (!Number.isInteger(o.syntheticRows) || o.syntheticRows < 1 || o.syntheticRows > MAX_SYNTHETIC_ROWS) {
+    const { maxSyntheticRows } = await import('./synthetic.js');
+    const max = maxSyntheticRows(o.color);
+    if (!Number.isInteger(o.syntheticRows) || o.syntheticRows < 1 || o.syntheticRows > max) {
       throw new OptionError(
-        `pipeline: syntheticRows must be a whole number from 1 to ${fmtInt(MAX_SYNTHETIC_ROWS)} (a real month has about 3,000,000), got ${o.syntheticRows}`,
+        `pipeline: syntheticRows must be a whole number from 1 to ${fmtInt(max)} (a real ${o.color} month has about ${fmtInt(o.color === 'fhvhv' ? 20_000_000 : 3_000_000)}), got ${o.syntheticRows}`,
       );
     }
   }
   return o;
-}
-
-async function fetchSource(
-  split: 'train' | 'val',
-  source: string,
-  o: Resolved,
-  progress: (e: ProgressEvent) => void,
-): Promise<string> {
-  if (o.synthetic) {
-    progress({ stage: 'fetch', split, message: `${split}: ${fmtInt(o.syntheticRows)} synthetic rows for ${source} (generated on first use)` });
-    const { syntheticMonth } = await import('./synthetic.js');
-    await makeCacheDir(o.cacheDir);
-    const { path } = await syntheticMonth(o.cacheDir, { month: source, rows: o.syntheticRows, color: o.color });
-    progress({ stage: 'fetch', split, message: `${split}: ${path} (synthetic)`, fraction: 1, done: true });
-    return path;
-  }
-  // A terminal bar is the caller's business (the CLI draws one from these events).
-  let lastReport = 0;
-  const path = await fetchTrips(source, {
-    color: o.color,
-    cacheDir: o.cacheDir,
-    ...(o.baseUrl !== undefined ? { baseUrl: o.baseUrl } : {}),
-    ...(o.downloadIdleTimeoutMs !== undefined ? { idleTimeoutMs: o.downloadIdleTimeoutMs } : {}),
-    ...(o.downloadDeadlineMs !== undefined ? { deadlineMs: o.downloadDeadlineMs } : {}),
-    onProgress: (received, total) => {
-      const now = performance.now();
-      if (now - lastReport < 100) return; // at most ten reports a second
-      lastReport = now;
-      const mb = (received / 2 ** 20).toFixed(1);
-      progress({
-        stage: 'fetch',
-        split,
-        message: `download ${split}: ${mb} MB`,
-        ...(Number.isFinite(total) && total > 0 ? { fraction: received / total } : {}),
-      });
-    },
-  });
-  progress({ stage: 'fetch', split, message: `${split}: ${path}`, fraction: 1, done: true });
-  return path;
-}
-
-/** `2964624` → `2,964,624` (as toLocaleString('en-US'), whose first call costs about 20 ms of ICU set-up). */
-function fmtInt(n: number): string {
-  return Number.isInteger(n) ? String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : n.toLocaleString('en-US');
-}
-
-const WORKER_URL = new URL('./pipelineWorker.js', import.meta.url);
-
-/**
- * Whether train() runs the validation month in a worker thread: not turned off, at least two
- * cores, and this module is the built JavaScript (a worker thread cannot load the TypeScript
- * sources that tsx and vitest run). Measured on the 2-core machine with full-size months: an
- * idle or lightly loaded machine (load average up to about 1.5) ran 15 to 35 % faster with the
- * worker; with both cores busy elsewhere (load 2.5 to 3) about 10 % slower. The load average
- * is no guide at start-up (it counts the previous run of this very command), so the choice is
- * made on the cores alone.
- */
-function useWorker(parallel: boolean | 'auto' = 'auto'): boolean {
-  if (parallel === false || availableParallelism() < 2) return false;
-  return import.meta.url.endsWith('.js') && existsSync(fileURLToPath(WORKER_URL));
-}
-
-/** A promise that can be settled from outside, and never counts as an unhandled rejection. */
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: Error) => void } {
-  let resolve!: (value: T) => void;
-  let reject!: (error: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {}); // awaited later, or not at all when training fails first
-  return { promise, resolve, reject };
-}
-
-/** The main thread's side of lib/pipelineWorker.ts: one validation month, read, cleaned and scored there. */
-class ValidationWorker {
-  readonly seconds = { read: 0, clean: 0, vectorize: 0, evaluate: 0 };
-  readonly #worker: Worker;
-  readonly #cleaned = deferred<{ stats: CleanStats; timestampColumns: readonly [string, string] | null }>();
-  readonly #scored = deferred<{ rmse: number }>();
-  #handlers: ValidationWorkerHandlers = {};
-  #finished = false;
-
-  constructor(path: string, o: Resolved) {
-    const job: MonthJob = { kind: JOB_KIND, path, minDuration: o.minDuration, maxDuration: o.maxDuration };
-    this.#worker = new Worker(WORKER_URL, { workerData: job });
-    this.#worker.on('message', (m: WorkerMessage) => this.#receive(m));
-    this.#worker.on('error', (error) => this.#fail(error));
-    this.#worker.on('exit', (code) => {
-      if (!this.#finished) this.#fail(new Error(`pipeline: the validation worker stopped (exit code ${code}) before scoring ${path}`));
-    });
-  }
-
-  /** Receives the worker's read progress and stage ends. */
-  listen(handlers: ValidationWorkerHandlers): void {
-    this.#handlers = handlers;
-  }
-
-  /** Resolves with the validation month's cleaning stats. */
-  get cleaned(): Promise<{ stats: CleanStats; timestampColumns: readonly [string, string] | null }> {
-    return this.#cleaned.promise;
-  }
-
-  /** Resolves with the validation RMSE, once {@link sendModel} was called. */
-  get scored(): Promise<{ rmse: number }> {
-    return this.#scored.promise;
-  }
-
-  /** Hands the fitted vectorizer's feature names and the model's parameters to the worker. */
-  sendModel(featureNames: string[], parameters: LinearRegressionParameters): void {
-    const message: ModelMessage = { type: 'model', featureNames, parameters };
-    this.#worker.postMessage(message);
-  }
-
-  /** Ends the worker (it may still be reading when training failed). */
-  async stop(): Promise<void> {
-    this.#finished = true;
-    await this.#worker.terminate();
-  }
-
-  #receive(m: WorkerMessage): void {
-    switch (m.type) {
-      case 'progress':
-        this.#handlers.progress?.(m.rowsDone, m.rowsTotal);
-        break;
-      case 'cleaned':
-        this.seconds.read = m.seconds.read;
-        this.seconds.clean = m.seconds.clean;
-        this.#handlers.cleaned?.(m.stats);
-        this.#cleaned.resolve({ stats: m.stats, timestampColumns: m.timestampColumns });
-        break;
-      case 'scored':
-        this.seconds.vectorize = m.seconds.vectorize;
-        this.seconds.evaluate = m.seconds.evaluate;
-        this.#finished = true;
-        this.#scored.resolve({ rmse: m.rmse });
-        break;
-      case 'error': {
-        // The data steps' own message (`read: ...`), unchanged, with the worker's stack for --verbose.
-        const error = new Error(m.message);
-        if (m.stack !== undefined) error.stack = m.stack;
-        this.#fail(error);
-        break;
-      }
-    }
-  }
-
-  #fail(error: Error): void {
-    this.#finished = true;
-    this.#cleaned.reject(error);
-    this.#scored.reject(error);
-  }
-}
-
-interface ValidationWorkerHandlers {
-  progress?: (rowsDone: number, rowsTotal: number) => void;
-  cleaned?: (stats: CleanStats) => void;
 }

@@ -13,7 +13,8 @@
  * each series' 0.1–99.9 percentiles (the whole series when it has no far outliers),
  * and the figure says how many values lie outside and how far they reach.
  */
-import { densityHistogram, focusRange, kernelDensity, scottBandwidth, splitByRange, type FocusRange } from './density.js';
+import type { BinnedSeries } from './binnedSeries.js';
+import { densityHistogram, focusRange, kernelDensity, kernelDensityOfBins, scottBandwidth, splitByRange, type FocusRange } from './density.js';
 
 // Saving a figure is part of making one for callers such as pipeline.ts, which import both from here.
 export { saveFigureHtml } from './display.js';
@@ -122,37 +123,13 @@ export function distributionFigure(series: readonly Series[], options: Distribut
   const data: Trace[] = [];
   const width = (range[1] - range[0]) / bins;
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length]!;
     const inView = focus.splits[i]!.inside;
     if (inView.n === 0) {
       throw new Error(`plots: series '${s.name}' has no value in the range [${range[0]}, ${range[1]}]; widen the range or use 'bulk'`);
     }
     const hist = densityHistogram(s.values, bins, range);
-    data.push({
-      type: 'bar',
-      name: s.name,
-      legendgroup: s.name,
-      x: sixDigits(hist.edges.subarray(0, bins).map((e) => e + width / 2)),
-      y: sixDigits(hist.density),
-      width,
-      marker: { color, line: { width: 0 } },
-      opacity: 0.4,
-      hovertemplate: `${s.name}: %{y:.4f}<extra></extra>`,
-    });
-    if (curves) {
-      const kde = kernelDensity(s.values, { bandwidth: scottBandwidth(inView), range, gridSize });
-      data.push({
-        type: 'scatter',
-        mode: 'lines',
-        name: `${s.name} (density)`,
-        legendgroup: s.name,
-        showlegend: false,
-        x: sixDigits(kde.x),
-        y: sixDigits(kde.density),
-        line: { color, width: 2 },
-        hoverinfo: 'skip',
-      });
-    }
+    const curve = curves ? kernelDensity(s.values, { bandwidth: scottBandwidth(inView), range, gridSize }) : undefined;
+    data.push(...seriesTraces(s.name, i, { x: hist.edges.subarray(0, bins).map((e) => e + width / 2), y: hist.density, width }, curve));
   });
   const meta: DistributionMeta = {
     range,
@@ -161,6 +138,44 @@ export function distributionFigure(series: readonly Series[], options: Distribut
       return { name: s.name, below, above, min, max };
     }),
   };
+  return { data, layout: distributionLayout(meta, options), config: { responsive: true } };
+}
+
+/** One series' traces: density bars and, when given, its smooth curve, in the series' colour. */
+function seriesTraces(name: string, index: number, bars: { x: ArrayLike<number>; y: ArrayLike<number>; width: number | number[] }, curve?: { x: ArrayLike<number>; density: ArrayLike<number> }): Trace[] {
+  const color = COLORS[index % COLORS.length]!;
+  const traces: Trace[] = [
+    {
+      type: 'bar',
+      name,
+      legendgroup: name,
+      x: sixDigits(bars.x),
+      y: sixDigits(bars.y),
+      width: bars.width,
+      marker: { color, line: { width: 0 } },
+      opacity: 0.4,
+      hovertemplate: `${name}: %{y:.4f}<extra></extra>`,
+    },
+  ];
+  if (curve) {
+    traces.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `${name} (density)`,
+      legendgroup: name,
+      showlegend: false,
+      x: sixDigits(curve.x),
+      y: sixDigits(curve.density),
+      line: { color, width: 2 },
+      hoverinfo: 'skip',
+    });
+  }
+  return traces;
+}
+
+/** The layout of a distribution chart: axes on `meta.range`, the title, and a note of what lies outside. */
+function distributionLayout(meta: DistributionMeta, options: DistributionFigureOptions): Record<string, unknown> {
+  const { range } = meta;
   const notes = meta.outside.map((o) => outsideText(o, range)).filter((t): t is string => t !== undefined);
   const layout: Record<string, unknown> = {
     barmode: 'overlay',
@@ -191,7 +206,7 @@ export function distributionFigure(series: readonly Series[], options: Distribut
       },
     ];
   }
-  return { data, layout, config: { responsive: true } };
+  return layout;
 }
 
 /** The range to draw and, per series, what lies outside it. */
@@ -226,6 +241,126 @@ export function durationDistributionFigure(
     [
       { name: 'prediction', values: predicted },
       { name: 'actual', values: actual },
+    ],
+    { xTitle: 'duration (minutes)', ...options },
+  );
+}
+
+/** A named {@link BinnedSeries} to draw as a distribution. */
+export interface BinnedSeriesInput {
+  /** Legend label, e.g. `'actual'`. */
+  name: string;
+  /** The counted values. */
+  bins: BinnedSeries;
+}
+
+/**
+ * {@link distributionFigure} for values counted into fine bins while streaming
+ * ({@link BinnedSeries}): the same bars, curves, bulk-focused axis and note, from a few kB of
+ * counts instead of the values. Every series must share one window (the pipeline's do).
+ *
+ * The view and the bars are snapped to the fine bins (about 0.06 min wide for the course's
+ * durations); percentiles and the curve's bandwidth come from the bins, so they agree with
+ * the values' own to within a bin. Values outside the window count as outside the view.
+ *
+ * @throws Error (`plots: ...`) when `series` is empty, a series has no finite value in its
+ *   window, or the windows differ.
+ * @example
+ * const fig = binnedDistributionFigure([{ name: 'prediction', bins: predicted }, { name: 'actual', bins: actual }]);
+ */
+export function binnedDistributionFigure(series: readonly BinnedSeriesInput[], options: DistributionFigureOptions = {}): Figure {
+  const { bins = 50, gridSize = 200, curves = true } = options;
+  if (series.length === 0) throw new Error('plots: binnedDistributionFigure needs at least one series, got none');
+  const [{ bins: first }] = series as [BinnedSeriesInput];
+  for (const { name, bins: b } of series) {
+    if (b.lo !== first.lo || b.width !== first.width || b.counts.length !== first.counts.length) {
+      throw new Error(`plots: series '${name}' is binned over [${b.lo}, ${b.hi}], not [${first.lo}, ${first.hi}] as '${series[0]!.name}'; bin every series alike`);
+    }
+    if (b.count - b.below - b.above === 0) throw new Error(`plots: series '${name}' has no finite values in its window [${b.lo}, ${b.hi}]`);
+  }
+  const { lo: windowLo, width: fine } = first;
+  const total = first.counts.length;
+  const [lo, hi] = binnedRange(series, options.range ?? 'bulk');
+  // The view in whole fine bins, then display bins of `group` fine bins each (the last one may be narrower).
+  const i0 = Math.max(0, Math.min(total - 1, Math.floor((lo - windowLo) / fine + 1e-9)));
+  // Through the bin that holds `hi` (a value on a bin's lower edge is in that bin).
+  const i1 = Math.max(i0 + 1, Math.min(total, Math.floor((hi - windowLo) / fine) + 1));
+  const group = Math.max(1, Math.ceil((i1 - i0) / bins));
+  const range: [number, number] = [windowLo + i0 * fine, windowLo + i1 * fine];
+  const data: Trace[] = [];
+  const outside: DistributionMeta['outside'] = [];
+  series.forEach(({ name, bins: b }, s) => {
+    let inView = 0;
+    let sum = 0;
+    let squares = 0;
+    for (let i = i0; i < i1; i++) {
+      const c = b.counts[i]!;
+      const centre = windowLo + (i + 0.5) * fine;
+      inView += c;
+      sum += c * centre;
+      squares += c * centre * centre;
+    }
+    if (inView === 0) throw new Error(`plots: series '${name}' has no value in the range [${range[0]}, ${range[1]}]; widen the range or use 'bulk'`);
+    let below = b.below;
+    let above = b.above;
+    for (let i = 0; i < i0; i++) below += b.counts[i]!;
+    for (let i = i1; i < total; i++) above += b.counts[i]!;
+    outside.push({ name, below, above, min: b.min, max: b.max });
+    const x: number[] = [];
+    const y: number[] = [];
+    const widths: number[] = [];
+    for (let start = i0; start < i1; start += group) {
+      const end = Math.min(i1, start + group);
+      let c = 0;
+      for (let i = start; i < end; i++) c += b.counts[i]!;
+      const width = (end - start) * fine;
+      x.push(windowLo + ((start + end) / 2) * fine);
+      y.push(c / (inView * width));
+      widths.push(width);
+    }
+    const mean = sum / inView;
+    const std = inView > 1 ? Math.sqrt(Math.max(0, (squares - inView * mean * mean) / (inView - 1))) : 0;
+    const summary = { n: inView, min: range[0], max: range[1], mean, std };
+    const curve = curves ? kernelDensityOfBins(b, { bandwidth: Math.max(scottBandwidth(summary), fine), range, gridSize }) : undefined;
+    const sameWidth = widths.every((w) => w === widths[0]);
+    data.push(...seriesTraces(name, s, { x, y, width: sameWidth ? widths[0]! : widths }, curve));
+  });
+  return { data, layout: distributionLayout({ range, outside }, options), config: { responsive: true } };
+}
+
+/** The view of binned series: the bulk rule of focusRange on their binned percentiles, 'all', or as given. */
+function binnedRange(series: readonly BinnedSeriesInput[], range: NonNullable<DistributionFigureOptions['range']>): [number, number] {
+  if (Array.isArray(range)) {
+    const [lo, hi] = range as readonly [number, number];
+    if (!(hi > lo)) throw new Error(`plots: range must be increasing, got [${lo}, ${hi}]`);
+    return [lo, hi];
+  }
+  const tail = range === 'all' ? 0 : 0.001;
+  const reach = 0.1;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const { bins: b } of series) {
+    const [qLo, qHi] = tail === 0 ? [b.min, b.max] : [b.quantile(tail), b.quantile(1 - tail)];
+    const span = qHi - qLo;
+    lo = Math.min(lo, b.min >= qLo - reach * span ? b.min : qLo);
+    hi = Math.max(hi, b.max <= qHi + reach * span ? b.max : qHi);
+  }
+  return hi > lo ? [lo, hi] : [lo - 0.5, hi + 0.5];
+}
+
+/**
+ * {@link durationDistributionFigure} from binned series: the course's predicted-vs-actual chart
+ * of durations counted while streaming ("prediction" first, then "actual").
+ *
+ * @throws Error as {@link binnedDistributionFigure}.
+ * @example
+ * const fig = binnedDurationFigure({ actual, predicted }, { title: 'Predicted vs actual, validation 2024-02' });
+ */
+export function binnedDurationFigure({ actual, predicted }: { actual: BinnedSeries; predicted: BinnedSeries }, options: DistributionFigureOptions = {}): Figure {
+  return binnedDistributionFigure(
+    [
+      { name: 'prediction', bins: predicted },
+      { name: 'actual', bins: actual },
     ],
     { xTitle: 'duration (minutes)', ...options },
   );

@@ -118,6 +118,18 @@ export interface ReadTripsOptions {
    */
   threads?: number | 'auto';
   /**
+   * Read only the row groups `start` to `end − 1` (file order, from 0); `limit` then counts from
+   * the first of them. For splitting one file across threads that each read their own row groups
+   * (lib/pipeline.ts does). Default: every row group.
+   */
+  rowGroups?: readonly [start: number, end: number];
+  /**
+   * Row-group buffers {@link readTripGroups} takes from and gives back to, so consecutive reads
+   * (one row group each, say) reuse one set instead of allocating their own: give the same
+   * {@link ReadBuffers} to reads that never run at the same time. Default: each read allocates.
+   */
+  buffers?: ReadBuffers;
+  /**
    * 'hyparquet' decodes every chunk with hyparquet's public API instead of the fast path:
    * slower, for checking the fast path against an independent decoder. Default 'auto'.
    */
@@ -151,17 +163,17 @@ export interface ReadTripsOptions {
 export async function readTrips(path: string, options: ReadTripsOptions = {}): Promise<Trips> {
   const reader = await TripFileReader.open(path, options);
   try {
-    const { limit, jobs } = reader;
+    const { limit, jobs, firstRow } = reader;
     const rows = jobs.reduce((n, job) => n + job.rows, 0);
     const threads = reader.threads;
     const buffers = reader.allocate(rows, threads > 1);
     options.onProgress?.(0, limit);
-    const groups = threads > 1 ? jobs.map((job) => reader.decodeOnWorkers(job, buffers, job.rowStart, threads)) : [];
+    const groups = threads > 1 ? jobs.map((job) => reader.decodeOnWorkers(job, buffers, job.rowStart - firstRow, threads)) : [];
     groups.forEach((p) => p.catch(() => {})); // awaited in order below
     for (const [g, job] of jobs.entries()) {
       if (threads > 1) await groups[g];
-      else await reader.decode(job, buffers, job.rowStart);
-      options.onProgress?.(Math.min(job.rowStart + job.rows, limit), limit);
+      else await reader.decode(job, buffers, job.rowStart - firstRow);
+      options.onProgress?.(Math.min(job.rowStart - firstRow + job.rows, limit), limit);
     }
     const n = limit;
     const cut = <T extends Float64Array | Int32Array | Uint8Array>(a: T): T => (n === a.length ? a : (a.slice(0, n) as T));
@@ -214,8 +226,9 @@ export interface TripGroup extends Trips {
  */
 export async function* readTripGroups(path: string, options: ReadTripsOptions = {}): AsyncGenerator<TripGroup, void, undefined> {
   const reader = await TripFileReader.open(path, options);
+  let lent: TripBuffers[] = [];
   try {
-    const { limit, jobs } = reader;
+    const { limit, jobs, firstRow } = reader;
     const threads = reader.threads;
     const largest = jobs.reduce((n, job) => Math.max(n, job.rows), 0);
     options.onProgress?.(0, limit);
@@ -223,7 +236,8 @@ export async function* readTripGroups(path: string, options: ReadTripsOptions = 
     // all the threads at once (its five chunks are five tasks), so one group ahead keeps the
     // workers busy and memory at two groups whatever `threads` is.
     const parallel = threads > 1;
-    const ring = Array.from({ length: Math.min(parallel ? 2 : 1, jobs.length) }, () => reader.allocate(largest, parallel));
+    const ring = Array.from({ length: Math.min(parallel ? 2 : 1, jobs.length) }, () => options.buffers?.take(largest, parallel) ?? reader.allocate(largest, parallel));
+    lent = ring;
     const pending: Promise<void>[] = [];
     const start = (g: number): void => {
       const job = jobs[g];
@@ -245,9 +259,9 @@ export async function* readTripGroups(path: string, options: ReadTripsOptions = 
         buffers.missing.fill(0, 0, job.rows); // decoding only sets the bits of nulls
         await reader.decode(job, buffers, 0);
       }
-      const n = Math.min(job.rows, limit - job.rowStart);
+      const n = Math.min(job.rows, limit - (job.rowStart - firstRow));
       const missing = buffers.missing.subarray(0, n);
-      options.onProgress?.(job.rowStart + n, limit);
+      options.onProgress?.(job.rowStart - firstRow + n, limit);
       // The next group reuses the buffers of the group before this one, which the caller has let go.
       start(g + 1);
       yield {
@@ -267,6 +281,49 @@ export async function* readTripGroups(path: string, options: ReadTripsOptions = 
     }
   } finally {
     await reader.close();
+    for (const buffers of lent) options.buffers?.give(buffers);
+  }
+}
+
+/**
+ * Row-group buffers that reads can share one after another (`ReadTripsOptions.buffers`): a read
+ * takes the sets it needs (large enough for its row groups) and gives them back when it ends, and
+ * reads each column chunk's bytes into one kept buffer, so a thread reading a row group at a time
+ * allocates once instead of once per read and chunk. The groups a read yielded are views of
+ * these buffers: the next read overwrites them. Decode workers (`threads`) keep their own.
+ *
+ * @example
+ * const buffers = new ReadBuffers();
+ * for (let g = 0; g < layout.rowGroups; g++) {
+ *   for await (const group of readTripGroups(path, { rowGroups: [g, g + 1], buffers })) sum(group);
+ * }
+ */
+export class ReadBuffers {
+  readonly #free: { buffers: TripBuffers; rows: number; shared: boolean }[] = [];
+  #chunk = new Uint8Array(0);
+
+  /**
+   * A buffer of at least `length` bytes for one column chunk's compressed bytes, reused for the
+   * next chunk (this thread decodes a chunk before it reads the next).
+   */
+  chunkBytes(length: number): Uint8Array {
+    // Grown by half again, so a file's slightly larger chunk does not allocate anew each time.
+    if (this.#chunk.length < length) this.#chunk = new Uint8Array(Math.ceil(length * 1.5));
+    return this.#chunk;
+  }
+
+  /** A set for `rows` rows (shared memory for decode workers when `shared`): a kept one when large enough. */
+  take(rows: number, shared: boolean): TripBuffers {
+    const i = this.#free.findIndex((f) => f.rows >= rows && f.shared === shared);
+    if (i >= 0) return this.#free.splice(i, 1)[0]!.buffers;
+    // A set too small for this read is dropped rather than kept beside the new one.
+    this.#free.length = 0;
+    return allocateBuffers(rows, shared);
+  }
+
+  /** Gives a set back for the next read. */
+  give(buffers: TripBuffers): void {
+    this.#free.push({ buffers, rows: buffers.missing.length, shared: buffers.missing.buffer instanceof SharedArrayBuffer });
   }
 }
 
@@ -337,6 +394,16 @@ export async function parquetCreatedBy(path: string): Promise<string | undefined
   }
 }
 
+/** The row groups `[start, end)` to read, checked against the file's count. */
+function rowGroupRange(range: ReadTripsOptions['rowGroups'], groups: number, path: string): [number, number] {
+  if (range === undefined) return [0, groups];
+  const [start, end] = range;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > groups) {
+    throw new Error(`read: ${path}: rowGroups must be [start, end) with 0 ≤ start ≤ end ≤ ${groups} (the file's row groups), got [${String(start)}, ${String(end)})`);
+  }
+  return [start, end];
+}
+
 function countNulls(missing: Uint8Array): Record<TripColumn, number> {
   const nullCounts = { pickup: 0, dropoff: 0, PULocationID: 0, DOLocationID: 0, trip_distance: 0 };
   for (let i = 0; i < missing.length; i++) {
@@ -363,8 +430,10 @@ class TripFileReader {
     private readonly columns: TripColumnNames,
     /** The row groups to decode (enough to reach `limit`). */
     readonly jobs: readonly RowGroupJob[],
-    /** Rows that will be returned: `limit` or the file's count. */
+    /** Rows that will be returned: `limit` or the count of the row groups read. */
     readonly limit: number,
+    /** The file's index of the first row read (0 unless `rowGroups` starts later). */
+    readonly firstRow: number,
     /** Decode threads to use (1: this thread). */
     readonly threads: number,
   ) {}
@@ -378,13 +447,20 @@ class TripFileReader {
     try {
       const metadata = await readFooter(file);
       const { dataset, columns, plans, absent } = planColumns(metadata, path, options.required ?? TRIP_COLUMNS);
-      const fileRows = Number(metadata.num_rows);
-      const limit = Math.min(fileRows, options.limit ?? Infinity);
+      const [first, end] = rowGroupRange(options.rowGroups, metadata.row_groups.length, path);
+      let firstRow = 0;
+      let selectedRows = 0;
+      for (const [index, group] of metadata.row_groups.entries()) {
+        if (index < first) firstRow += Number(group.num_rows);
+        else if (index < end) selectedRows += Number(group.num_rows);
+      }
+      const limit = Math.min(selectedRows, options.limit ?? Infinity);
       const jobs: RowGroupJob[] = [];
       const codecs = new Set<string>();
-      let rowStart = 0;
+      let rowStart = firstRow;
       for (const [index, group] of metadata.row_groups.entries()) {
-        if (rowStart >= limit) break;
+        if (index < first) continue;
+        if (index >= end || rowStart - firstRow >= limit) break;
         const rows = Number(group.num_rows);
         const chunks = plans.map((plan) => {
           const meta = group.columns[plan.chunkIndex]!.meta_data!;
@@ -399,8 +475,9 @@ class TripFileReader {
       }
       const useWorkers = threads > 1 && options.decoder !== 'hyparquet' && workersAvailable();
       const decompress = await pageDecompressor(codecs);
-      const context: RowGroupContext = { file, plans, absent, decompress, decoder: options.decoder ?? 'auto', metadata };
-      return new TripFileReader(context, metadata, dataset, columns, jobs, limit, useWorkers ? threads : 1);
+      const scratch = options.buffers ? (length: number) => options.buffers!.chunkBytes(length) : undefined;
+      const context: RowGroupContext = { file, plans, absent, decompress, decoder: options.decoder ?? 'auto', metadata, ...(scratch ? { scratch } : {}) };
+      return new TripFileReader(context, metadata, dataset, columns, jobs, limit, firstRow, useWorkers ? threads : 1);
     } catch (error) {
       await file.handle.close();
       throw error;

@@ -105,6 +105,11 @@ export interface RowGroupContext {
   readonly decoder: Decoder;
   /** The footer, parsed on first need (only the fallback needs it). */
   metadata?: FileMetaData;
+  /**
+   * Where a chunk's bytes are read into, when the caller keeps a buffer for it (read.ts's
+   * ReadBuffers): a chunk is decoded before the next is read, so one buffer serves them all.
+   */
+  readonly scratch?: (length: number) => Uint8Array;
 }
 
 /**
@@ -149,7 +154,7 @@ export async function decodeChunk(context: RowGroupContext, planIndex: number, j
   let fastError: unknown;
   if (context.decoder === 'auto') {
     try {
-      const bytes = await readAt(file, chunk.start, chunk.length);
+      const bytes = await readAt(file, chunk.start, chunk.length, context.scratch?.(chunk.length));
       decodeColumnChunk(bytes, job.rows, spec, context.decompress, target);
       chunkCounts.fast++;
       return;

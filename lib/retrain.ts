@@ -20,15 +20,9 @@ import { checkAlias, loadModelRef, promote, readRegistry } from './registry.js';
 import { defaultRunsDir, recordRun } from './runs.js';
 import { parseMonth } from './source.js';
 
-/**
- * What `train()` is given for a window of months, and which months that is. `train()` takes one
- * source today, so a window trains on its newest month. When it takes a list of months (the
- * streaming pipeline, issue 11), the one line below becomes `return { train: [...window], months: [...window] };`
- * and retrain trains on the whole window. The runs and the result already keep `window` and
- * `trainedOn` apart; the tests' `trainedOn` expectations (the newest month) change with that line.
- */
-function trainingData(window: readonly string[]): { train: string; months: string[] } {
-  return { train: window.at(-1)!, months: [window.at(-1)!] };
+/** What `train()` is given for a window of months, and which months that is: the whole window. */
+function trainingData(window: readonly string[]): { train: string[]; months: string[] } {
+  return { train: [...window], months: [...window] };
 }
 
 /** Options of {@link retrain}. */
@@ -37,11 +31,7 @@ export interface RetrainOptions extends MonthSourceOptions {
   month: string;
   /** The alias whose model is checked and maybe replaced. Default `production`. */
   alias?: string;
-  /**
-   * Months of training data, those just before `month`. Default 3. Today's `train()` takes one
-   * training month, so the candidate trains on the newest month of the window (the one before
-   * `month`); the plan records the whole window, ready for multi-month training.
-   */
+  /** Months of training data, those just before `month`: the candidate trains on all of them. Default 3. */
   window?: number;
   /** Train and compare even when the newest month crosses no threshold (a scheduled refresh). */
   force?: boolean;

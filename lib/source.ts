@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { projectRoot } from './project.js';
 
 import { DEFAULT_TLC_BASE_URL, looksLikeMonth, parseMonth, tripDataFileName, tripDataUrl, type Dataset, type TripDataUrlOptions } from './datasets.js';
+import { parseMonths } from './months.js';
 import { OptionError, redactUrl } from './errors.js';
 import { isAlive, makeDir, stageFile } from './output.js';
 
@@ -91,6 +92,21 @@ export function defaultCacheDir(): string {
   if (fromEnv) return resolve(fromEnv);
   const root = projectRoot();
   return root === undefined ? resolve('data') : join(root, 'data');
+}
+
+/**
+ * {@link fetchTrips} for several sources, one after the other: a list, or text as `parseMonths`
+ * reads it (`2023-01..2023-03`, a comma list); returns the local paths in the same order.
+ *
+ * @throws as parseMonths (a malformed month or range) and fetchTrips.
+ * @example
+ * const paths = await fetchAllTrips('2023-01..2023-03', { color: 'green' });
+ */
+export async function fetchAllTrips(sources: string | readonly string[], options: FetchTripsOptions = {}): Promise<string[]> {
+  const list = asOptionError(() => parseMonths(sources));
+  const paths: string[] = [];
+  for (const source of list) paths.push(await fetchTrips(source, options));
+  return paths;
 }
 
 /**

@@ -30,6 +30,7 @@ import { gzipSync } from 'node:zlib';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 // hyparquet-writer pins its own hyparquet; take the schema type from it so the two agree.
 import type { ColumnSource, SchemaElement } from 'hyparquet-writer';
+import { DATASETS, type Dataset } from './datasets.js';
 import { GENERATOR_CREATED_BY } from './generated.js';
 import { writeFileAtomic } from './output.js';
 import { zstdWasm } from './zstd.js';
@@ -76,8 +77,13 @@ export interface SyntheticTripsOptions {
   rows: number;
   /** Seed of the generator; the same seed gives the same file. Default 1. */
   seed?: number;
-  /** Taxi colour: yellow (tpep_* columns, 19 columns) or green (lpep_* columns, 20 columns). Default 'yellow'. */
-  color?: 'yellow' | 'green';
+  /**
+   * The dataset's layout: yellow taxis (tpep_* columns, 19 columns), green taxis (lpep_*, 20),
+   * for-hire vehicles (`fhv`: 7 columns, zones as INT64 `PUlocationID`/`DOlocationID`, no distance)
+   * or high-volume for-hire vehicles (`fhvhv`: 24 columns, `trip_miles`, INT64 zones), with TLC's
+   * 2024 names and types. The trips come from the same toy city. Default 'yellow'.
+   */
+  color?: Dataset;
   /** Page compression. Default 'ZSTD', as TLC. */
   compression?: 'ZSTD' | 'SNAPPY' | 'GZIP' | 'UNCOMPRESSED';
   /** Rows per row group. Default 1,048,576 (pyarrow's default, about 3 row groups per month). */
@@ -151,6 +157,17 @@ export const SYNTHETIC_GENERATOR_VERSION = 2;
  */
 export const MAX_SYNTHETIC_ROWS = 10_000_000;
 
+/**
+ * The most rows one generated month of a dataset may have: {@link MAX_SYNTHETIC_ROWS}, but 30
+ * million for high-volume FHV, whose real months hold about 20 million trips.
+ *
+ * @example
+ * maxSyntheticRows('fhvhv'); // 30000000
+ */
+export function maxSyntheticRows(dataset: Dataset = 'yellow'): number {
+  return dataset === 'fhvhv' ? 30_000_000 : MAX_SYNTHETIC_ROWS;
+}
+
 const MONTH_RE = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 /**
@@ -190,8 +207,10 @@ export async function writeSyntheticTrips(path: string, options: SyntheticTripsO
   if (!Number.isSafeInteger(rows) || rows < 0) {
     throw new Error(`synthetic: rows must be a non-negative integer, got ${rows}`);
   }
-  if (rows > MAX_SYNTHETIC_ROWS) {
-    throw new Error(`synthetic: rows must be at most ${MAX_SYNTHETIC_ROWS.toLocaleString('en-US')} (a real month has about 3,000,000), got ${rows.toLocaleString('en-US')}`);
+  if (!(DATASETS as readonly string[]).includes(color)) throw new Error(`synthetic: color must be one of ${DATASETS.join(', ')}, got ${JSON.stringify(color)}`);
+  if (rows > maxSyntheticRows(color)) {
+    const real = color === 'fhvhv' ? '20,000,000' : '3,000,000';
+    throw new Error(`synthetic: rows must be at most ${maxSyntheticRows(color).toLocaleString('en-US')} (a real ${color} month has about ${real}), got ${rows.toLocaleString('en-US')}`);
   }
   if (!Number.isSafeInteger(rowGroupSize) || rowGroupSize <= 0) {
     throw new Error(`synthetic: rowGroupSize must be a positive integer, got ${rowGroupSize}`);
@@ -254,7 +273,7 @@ function activeDrift(drift: SyntheticDrift | undefined, month: string): Required
  * @example
  * syntheticMonthPath('data', 'yellow', '2024-01', 100_000); // 'data/synthetic/v2/yellow_tripdata_2024-01_100000.parquet'
  */
-export function syntheticMonthPath(cacheDir: string, color: 'yellow' | 'green', month: string, rows: number, variant = ''): string {
+export function syntheticMonthPath(cacheDir: string, color: Dataset, month: string, rows: number, variant = ''): string {
   const suffix = variant === '' ? '' : `_${variant}`;
   return join(cacheDir, 'synthetic', `v${SYNTHETIC_GENERATOR_VERSION}`, `${color}_tripdata_${month}_${rows}${suffix}.parquet`);
 }
@@ -294,21 +313,23 @@ export async function syntheticMonth(
  * @example
  * tripColumnNames('yellow').length; // 19
  */
-export function tripColumnNames(color: 'yellow' | 'green' = 'yellow'): string[] {
+export function tripColumnNames(color: Dataset = 'yellow'): string[] {
   return schemaFor(color, 'INT32', 'MICROS', false).slice(1).map((e) => e.name);
 }
 
 type Physical = 'INT32' | 'INT64' | 'DOUBLE' | 'STRING' | 'TIMESTAMP';
 
 function schemaFor(
-  color: 'yellow' | 'green',
+  color: Dataset,
   idType: 'INT32' | 'INT64',
   unit: 'MICROS' | 'NANOS',
   lowercaseAirportFee: boolean,
 ): SchemaElement[] {
   const p = color === 'yellow' ? 'tpep' : 'lpep';
   const columns: [string, Physical | 'ID'][] =
-    color === 'yellow'
+    color === 'fhv' || color === 'fhvhv'
+      ? forHireColumns(color)
+      : color === 'yellow'
       ? [
           ['VendorID', 'INT32'],
           [`${p}_pickup_datetime`, 'TIMESTAMP'],
@@ -368,6 +389,50 @@ function schemaFor(
     }
   }
   return elements;
+}
+
+/**
+ * The columns of TLC's for-hire vehicle files (2024): FHV's seven, with INT64 zone IDs in
+ * `PUlocationID`/`DOlocationID` and no distance; high-volume FHV's twenty-four, with `trip_miles`.
+ */
+function forHireColumns(dataset: 'fhv' | 'fhvhv'): [string, Physical | 'ID'][] {
+  if (dataset === 'fhv') {
+    return [
+      ['dispatching_base_num', 'STRING'],
+      ['pickup_datetime', 'TIMESTAMP'],
+      ['dropOff_datetime', 'TIMESTAMP'],
+      ['PUlocationID', 'INT64'],
+      ['DOlocationID', 'INT64'],
+      ['SR_Flag', 'INT64'],
+      ['Affiliated_base_number', 'STRING'],
+    ];
+  }
+  return [
+    ['hvfhs_license_num', 'STRING'],
+    ['dispatching_base_num', 'STRING'],
+    ['originating_base_num', 'STRING'],
+    ['request_datetime', 'TIMESTAMP'],
+    ['on_scene_datetime', 'TIMESTAMP'],
+    ['pickup_datetime', 'TIMESTAMP'],
+    ['dropoff_datetime', 'TIMESTAMP'],
+    ['PULocationID', 'INT64'],
+    ['DOLocationID', 'INT64'],
+    ['trip_miles', 'DOUBLE'],
+    ['trip_time', 'INT64'],
+    ['base_passenger_fare', 'DOUBLE'],
+    ['tolls', 'DOUBLE'],
+    ['bcf', 'DOUBLE'],
+    ['sales_tax', 'DOUBLE'],
+    ['congestion_surcharge', 'DOUBLE'],
+    ['airport_fee', 'DOUBLE'],
+    ['tips', 'DOUBLE'],
+    ['driver_pay', 'DOUBLE'],
+    ['shared_request_flag', 'STRING'],
+    ['shared_match_flag', 'STRING'],
+    ['access_a_ride_flag', 'STRING'],
+    ['wav_request_flag', 'STRING'],
+    ['wav_match_flag', 'STRING'],
+  ];
 }
 
 async function compressorsFor(codec: SyntheticTripsOptions['compression']): Promise<NonNullable<Compressors>> {
@@ -470,6 +535,9 @@ class Discrete {
     return this.values[lo]!;
   }
 }
+
+/** FHV bases (dispatching base licence numbers), as in TLC's files. */
+const BASES = Array.from({ length: 40 }, (_, i) => `B0${String(2000 + 37 * i).padStart(4, '0')}`);
 
 /** Zones with airport fees in TLC's zone table: JFK and LaGuardia. */
 const AIRPORTS = new Set([132, 138]);
@@ -588,7 +656,7 @@ interface GeneratorConfig {
   monthIndex: number;
   seed: number;
   quirks: SyntheticQuirks;
-  color: 'yellow' | 'green';
+  color: Dataset;
   timestampUnit: 'MICROS' | 'NANOS';
   locationIdType: 'INT32' | 'INT64';
   /** The drift of this month, or null (then not one random number more is drawn: same bytes as before drift existed). */
@@ -637,8 +705,12 @@ class TripGenerator {
   private readonly hours: Discrete;
   private readonly city: City;
 
+  /** Draws of the for-hire layouts' own columns, apart from the trips' (which every layout shares). */
+  private readonly extra: Random;
+
   constructor(private readonly config: GeneratorConfig) {
     this.random = new Random(config.seed);
+    this.extra = new Random(config.seed ^ 0x5f3759df);
     const start = Date.UTC(config.year, config.monthIndex, 1);
     const end = Date.UTC(config.year, config.monthIndex + 1, 1);
     this.monthStartUs = start * 1000;
@@ -836,7 +908,9 @@ class TripGenerator {
       Array.from(values, (v) => (v === null ? null : BigInt(v)));
     const ids = (values: (number | null)[]): (number | bigint | null)[] => (config.locationIdType === 'INT64' ? bigints(values) : values);
     const byName: Record<string, unknown[] | ArrayLike<unknown>> =
-      config.color === 'yellow'
+      config.color === 'fhv' || config.color === 'fhvhv'
+        ? this.forHireColumns(n, { pickup, dropoff, pu, dof, distance, fare, tip, tolls, congestion, airportFee })
+        : config.color === 'yellow'
         ? {
             VendorID: vendor,
             tpep_pickup_datetime: pickup,
@@ -886,5 +960,101 @@ class TripGenerator {
       name: element.name,
       data: byName[element.name] as ColumnSource['data'],
     }));
+  }
+
+  /**
+   * A for-hire row group's columns from the trips drawn for a taxi one (same city, zones, times,
+   * distances and fares): FHV's bases and flag, or high-volume FHV's license, bases, request
+   * and on-scene times, trip seconds, fares and flags. A few extra draws per row, from their own
+   * generator, so the trips are the taxi layouts' trips.
+   */
+  private forHireColumns(
+    n: number,
+    trip: {
+      pickup: (bigint | null)[];
+      dropoff: (bigint | null)[];
+      pu: (number | null)[];
+      dof: (number | null)[];
+      distance: (number | null)[];
+      fare: Float64Array;
+      tip: Float64Array;
+      tolls: Float64Array;
+      congestion: (number | null)[];
+      airportFee: (number | null)[];
+    },
+  ): Record<string, unknown[] | ArrayLike<unknown>> {
+    const random = this.extra;
+    const ids = (values: (number | null)[]): (bigint | null)[] => values.map((v) => (v === null ? null : BigInt(v)));
+    const base = (i: number): string => BASES[(i * 7 + random.int(0, BASES.length - 1)) % BASES.length]!;
+    if (this.config.color === 'fhv') {
+      const bases = Array.from({ length: n }, (_, i) => base(i));
+      return {
+        dispatching_base_num: bases,
+        pickup_datetime: trip.pickup,
+        dropOff_datetime: trip.dropoff,
+        PUlocationID: ids(trip.pu),
+        DOlocationID: ids(trip.dof),
+        SR_Flag: new Array<null>(n).fill(null),
+        Affiliated_base_number: bases,
+      };
+    }
+    const nanos = this.config.timestampUnit === 'NANOS' ? 1000n : 1n;
+    const license: string[] = new Array(n);
+    const dispatching: string[] = new Array(n);
+    const request: (bigint | null)[] = new Array(n);
+    const onScene: (bigint | null)[] = new Array(n);
+    const tripTime: (bigint | null)[] = new Array(n);
+    const fare = new Float64Array(n);
+    const bcf = new Float64Array(n);
+    const tax = new Float64Array(n);
+    const driverPay = new Float64Array(n);
+    const shared: string[] = new Array(n);
+    const wav: string[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const uber = random.next() < 0.73;
+      license[i] = uber ? 'HV0003' : 'HV0005';
+      dispatching[i] = uber ? 'B03404' : 'B03406';
+      const pickup = trip.pickup[i];
+      const dropoff = trip.dropoff[i];
+      // Requested 2 to 12 minutes before the pickup; Lyft does not record the car's arrival.
+      const wait = BigInt(random.int(120, 720)) * 1_000_000n * nanos;
+      request[i] = pickup === null || pickup === undefined ? null : pickup - wait;
+      onScene[i] = pickup === null || pickup === undefined || !uber ? null : pickup - BigInt(random.int(0, 120)) * 1_000_000n * nanos;
+      tripTime[i] = pickup === null || dropoff === null || pickup === undefined || dropoff === undefined ? null : (dropoff - pickup) / (1_000_000n * nanos);
+      const f = Math.round(Math.abs(trip.fare[i]!) * 1.1 * 100) / 100;
+      fare[i] = f;
+      bcf[i] = Math.round(f * 0.0275 * 100) / 100;
+      tax[i] = Math.round(f * 0.08875 * 100) / 100;
+      driverPay[i] = Math.round(f * 0.72 * 100) / 100;
+      shared[i] = random.next() < 0.01 ? 'Y' : 'N';
+      wav[i] = random.next() < 0.06 ? 'Y' : 'N';
+    }
+    const no = new Array<string>(n).fill('N');
+    return {
+      hvfhs_license_num: license,
+      dispatching_base_num: dispatching,
+      originating_base_num: dispatching,
+      request_datetime: request,
+      on_scene_datetime: onScene,
+      pickup_datetime: trip.pickup,
+      dropoff_datetime: trip.dropoff,
+      PULocationID: ids(trip.pu),
+      DOLocationID: ids(trip.dof),
+      trip_miles: trip.distance,
+      trip_time: tripTime,
+      base_passenger_fare: fare,
+      tolls: trip.tolls,
+      bcf,
+      sales_tax: tax,
+      congestion_surcharge: trip.congestion.map((c) => (c === null ? 0 : Math.abs(c) > 0 ? 2.75 : 0)),
+      airport_fee: trip.airportFee.map((a) => (a === null ? 0 : Math.abs(a) > 0 ? 2.5 : 0)),
+      tips: trip.tip,
+      driver_pay: driverPay,
+      shared_request_flag: shared,
+      shared_match_flag: shared,
+      access_a_ride_flag: no,
+      wav_request_flag: wav,
+      wav_match_flag: wav,
+    };
   }
 }

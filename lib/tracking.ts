@@ -117,15 +117,22 @@ async function recordTraining(run: ActiveRun, options: TrainOptions, result: Tra
     ...(result.outputs.metrics !== null ? { metricsJson: result.outputs.metrics } : {}),
   };
   for (const [role, split] of [['train', result.train], ['val', result.val]] as const) {
-    await run.addData({ role, source: split.source, path: split.path, generated: split.generated, rowsRead: split.rowsRead, rowsKept: split.rowsKept });
+    // Every file of a split, in order: several months train (and validate) one model.
+    for (const s of split.sources) await run.addData({ role, source: s.source, path: s.path, generated: s.generated, rowsRead: s.rowsRead, rowsKept: s.rowsKept });
   }
   r.synthetic = result.synthetic;
   r.metrics = { rmseTrain: result.train.rmse, rmseVal: result.val.rmse, features: result.features };
+  // Each validation source's RMSE, when there are several (the first step of monitoring).
+  if (result.val.sources.length > 1) {
+    r.series.rmseVal = result.val.sources.map((s, step) => ({ step, label: s.source, value: s.rmse! }));
+  }
   r.seconds = { ...result.seconds };
   r.details = {
     outputs: result.outputs,
     peakRssBytes: result.peakRssBytes,
-    validationThreadSeconds: result.validationThreadSeconds,
+    threads: result.threads,
+    threadSeconds: result.threadSeconds,
+    estimator: result.estimator,
     rowsWithNulls: { train: result.train.rowsWithNulls, val: result.val.rowsWithNulls },
   };
 

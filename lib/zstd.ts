@@ -105,13 +105,21 @@ export async function zstdPageDecompressor(): Promise<(input: Uint8Array, output
       return output;
     };
   }
-  return wasmPageDecompressor();
+  // One per thread: its buffers live in the wasm memory, which never shrinks, so a decompressor
+  // per file read would leave a page's buffers behind at every read.
+  wasmDecompressor ??= wasmPageDecompressor().catch((error: unknown) => {
+    wasmDecompressor = undefined; // a failed load is tried again next time
+    throw error;
+  });
+  return wasmDecompressor;
 }
+
+let wasmDecompressor: Promise<(input: Uint8Array, outputLength: number) => Uint8Array> | undefined;
 
 /**
  * A ZSTD decompressor for parquet pages that reuses two buffers inside the wasm memory and
  * returns a view of the output there, valid only until its next call (the reader decodes each
- * page before decompressing the next). The package's own `decompress` allocates and frees
+ * page before decompressing the next, synchronously, so readers on one thread can share it). The package's own `decompress` allocates and frees
  * both buffers and copies the output out on every call, about a fifth of reading a TLC month.
  *
  * The output capacity is the page header's uncompressed size, not the frame's declared

@@ -21,6 +21,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { Dataset } from '../lib/datasets.js';
 import { defaultCacheDir } from '../lib/source.js';
 import { syntheticMonth, syntheticMonthPath } from '../lib/synthetic.js';
 
@@ -37,6 +38,10 @@ export const SCALE_TRAIN_MONTHS = Array.from({ length: 12 }, (_, i) => `2023-${S
 export const SCALE_VAL_MONTH = '2024-01';
 /** About a real 2023 yellow month (2.9 to 3.4 million rows). */
 export const SCALE_ROWS = 3_000_000;
+/** About a real high-volume FHV month (19 to 21 million rows in 2023 and 2024). */
+export const FHVHV_ROWS = 20_000_000;
+/** `npm run bench:scale`'s high-volume FHV point: train on one month, validate on the next. */
+export const FHVHV_MONTHS = ['2024-01', '2024-02'] as const;
 
 const VARIANT = 'nonull_pyarrow';
 
@@ -51,21 +56,23 @@ export function benchPython(): string {
 }
 
 /**
- * The path of one pyarrow-written benchmark month of `rows` rows, generating it when missing.
+ * The path of one pyarrow-written benchmark month of `rows` rows of a dataset (yellow by
+ * default; `fhvhv` for the high-volume FHV layout), generating it when missing.
  *
  * @example
  * const path = await pyarrowMonth('2024-01', 100_000);
+ * const hv = await pyarrowMonth('2024-01', FHVHV_ROWS, console.log, 'fhvhv');
  */
-export async function pyarrowMonth(month: string, rows: number, log: (line: string) => void = console.log): Promise<string> {
+export async function pyarrowMonth(month: string, rows: number, log: (line: string) => void = console.log, dataset: Dataset = 'yellow'): Promise<string> {
   const cacheDir = defaultCacheDir();
-  const target = syntheticMonthPath(cacheDir, 'yellow', month, rows, VARIANT);
+  const target = syntheticMonthPath(cacheDir, dataset, month, rows, VARIANT);
   if (existsSync(target)) return target;
   const python = benchPython();
   if (!existsSync(python)) {
     throw new Error(`bench: ${python} not found; the benchmark months are rewritten by pyarrow: run \`bash environment/setup.sh\` (or set PYTHON)`);
   }
   const started = performance.now();
-  const written = await syntheticMonth(cacheDir, { month, rows, quirks: { neededNull: 0 }, variant: 'nonull' });
+  const written = await syntheticMonth(cacheDir, { month, rows, color: dataset, quirks: { neededNull: 0 }, variant: 'nonull' });
   await mkdir(dirname(target), { recursive: true });
   const rewrite = spawnSync(python, [join(root, 'scripts', 'python', 'rewrite_with_pyarrow.py'), written.path, target], { encoding: 'utf8' });
   if (written.generated) await rm(written.path, { force: true });

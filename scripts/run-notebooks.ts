@@ -16,7 +16,8 @@
  *
  * Parameter sets:
  *   course  the notebooks' own defaults (yellow taxis, 2024-01 / 2024-02, 1 to 60 minutes): nothing set
- *   edited  what a learner tries: green taxis, 1 to 30 minutes, the validation month given as a URL.
+ *   edited  what a learner tries: green taxis, 1 to 30 minutes, two training months as a range, the
+ *           validation month given as a URL.
  *           The green validation month carries trips of up to 300,000 miles with ordinary durations,
  *           as real months do, so the charts must stay readable and the run must reach the end.
  *
@@ -52,8 +53,8 @@ const SETS: ParameterSet[] = [
   { name: 'course', about: "the notebooks' defaults: yellow 2024-01 / 2024-02, 1 to 60 minutes", env: {} },
   {
     name: 'edited',
-    about: 'green taxis, 1 to 30 minutes, validation month as a URL',
-    env: { TAXI_COLOR: 'green', TAXI_MAX_DURATION: '30', TAXI_VAL: '{base}/green_tripdata_2024-02.parquet' },
+    about: 'green taxis, 1 to 30 minutes, training months 2023-12..2024-01, validation month as a URL',
+    env: { TAXI_COLOR: 'green', TAXI_MAX_DURATION: '30', TAXI_TRAIN: '2023-12..2024-01', TAXI_VAL: '{base}/green_tripdata_2024-02.parquet' },
   },
 ];
 

@@ -13,11 +13,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { writeSyntheticTrips, type SyntheticTripsOptions } from '../lib/synthetic.js';
+import type { Dataset } from '../lib/datasets.js';
 
 /** The months served; `share` is the size relative to a yellow month (green months are about 2 % in real life). */
 export const SERVED_MONTHS: (Pick<SyntheticTripsOptions, 'month' | 'color' | 'seed' | 'quirks'> & { share: number })[] = [
   { color: 'yellow', month: '2024-01', seed: 1, share: 1 },
   { color: 'yellow', month: '2024-02', seed: 2, share: 1 },
+  { color: 'green', month: '2023-12', seed: 5, share: 0.05 },
   { color: 'green', month: '2024-01', seed: 3, share: 0.05 },
   { color: 'green', month: '2024-02', seed: 4, share: 0.05, quirks: { hugeDistance: 0.0003, hugeDistanceKept: 1 } },
 ];
@@ -26,7 +28,7 @@ export const SERVED_MONTHS: (Pick<SyntheticTripsOptions, 'month' | 'color' | 'se
  * Writes {@link SERVED_MONTHS} into `dir` under TLC's file names, `rows` rows a yellow month
  * (at least 1,000 a month), in small row groups so readers loop over several, as on real files.
  */
-export async function writeServedMonths(dir: string, rows: number, colors: readonly ('yellow' | 'green')[] = ['yellow', 'green']): Promise<void> {
+export async function writeServedMonths(dir: string, rows: number, colors: readonly Dataset[] = ['yellow', 'green']): Promise<void> {
   for (const { share, ...month } of SERVED_MONTHS.filter((m) => colors.includes(m.color ?? 'yellow'))) {
     const n = Math.max(1000, Math.round(rows * share));
     await writeSyntheticTrips(join(dir, `${month.color}_tripdata_${month.month}.parquet`), { ...month, rows: n, rowGroupSize: Math.ceil(n / 3) });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cleanTripGroups, cleanTrips, readTripGroups, readTrips } from '../lib/index.js';
+import { COURSE_FEATURES, GroupCleaner, MISSING, PAIR_FEATURES, cleanTripFiles, cleanTripGroups, cleanTrips, parseFeatureList, readTripGroups, readTrips } from '../lib/index.js';
 import type { Trips } from '../lib/index.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
@@ -161,5 +161,80 @@ describe('cleanTrips edge cases', () => {
     [{ maxDuration: Infinity }],
   ])('rejects bad bounds %o', (options) => {
     expect(() => cleanTrips(trips([]), options)).toThrow(/^clean: minDuration and maxDuration must be finite minutes with min <= max/);
+  });
+});
+
+describe('nulls drop a row only in the columns the features need', () => {
+  const rows = () =>
+    trips([
+      { pickup: 0, minutes: 10 },
+      { pickup: 0, minutes: 11, missing: MISSING.trip_distance }, // distance null: kept by zones-only features
+      { pickup: 0, minutes: 12, pu: -1, missing: MISSING.PULocationID }, // pickup zone null: kept by DOLocationID alone, as zone 0
+      { pickup: 0, minutes: 13, missing: MISSING.dropoff }, // no duration: never kept
+    ]);
+
+  it.each([
+    [COURSE_FEATURES, [10], 3],
+    [PAIR_FEATURES, [10], 3],
+    [parseFeatureList('PULocationID,DOLocationID'), [10, 11], 2],
+    [parseFeatureList('DOLocationID'), [10, 11, 12], 1],
+  ] as const)('%j keeps %j', (features, kept, withNulls) => {
+    const clean = cleanTrips(rows(), { features });
+    expect(Array.from(clean.duration)).toEqual(kept);
+    expect(clean.stats.rowsWithNulls).toBe(withNulls);
+    // A zone the features do not need may be null in a kept row: zone 0, no TLC zone, never a feature.
+    expect(Array.from(clean.features.PULocationID.codes)).toEqual(kept.map((m) => (m === 12 ? 0 : 1)));
+  });
+});
+
+describe('GroupCleaner (in place, for streaming passes)', () => {
+  it.each(Object.keys(expected))('keeps, group by group, exactly what cleanTrips keeps: %s', async (file) => {
+    const path = join(fixtures, file);
+    for (const options of [{}, { minDuration: 5, maxDuration: 10 }, { features: parseFeatureList('PULocationID,DOLocationID') }]) {
+      const whole = cleanTrips(await readTrips(path), options);
+      const cleaner = new GroupCleaner(options);
+      const kept = { duration: [] as number[], pu: [] as number[], dropoff: [] as number[], distance: [] as number[] };
+      let counts = { rowsRead: 0, rowsWithNulls: 0, rowsKept: 0, durationSum: 0, durationCount: 0 };
+      for await (const group of readTripGroups(path)) {
+        const before = group.length;
+        const clean = cleaner.cleanInPlace(group);
+        // The kept rows were moved to the front of the group's own columns.
+        expect(clean.duration.buffer).toBe(group.dropoff.buffer);
+        expect(clean.rowsRead).toBe(before);
+        kept.duration.push(...clean.duration);
+        kept.pu.push(...clean.features.PULocationID);
+        kept.dropoff.push(...clean.features.DOLocationID);
+        kept.distance.push(...clean.features.trip_distance);
+        counts = {
+          rowsRead: counts.rowsRead + clean.rowsRead,
+          rowsWithNulls: counts.rowsWithNulls + clean.rowsWithNulls,
+          rowsKept: counts.rowsKept + clean.rowsKept,
+          durationSum: counts.durationSum + clean.durationSum,
+          durationCount: counts.durationCount + clean.durationCount,
+        };
+      }
+      expect(kept.duration).toEqual(Array.from(whole.duration));
+      expect(kept.pu).toEqual(Array.from(whole.features.PULocationID.codes, (c) => Number(whole.features.PULocationID.labels[c])));
+      expect(kept.dropoff).toEqual(Array.from(whole.features.DOLocationID.codes, (c) => Number(whole.features.DOLocationID.labels[c])));
+      expect(kept.distance).toEqual(Array.from(whole.features.trip_distance));
+      expect(counts).toMatchObject({ rowsRead: whole.stats.rowsRead, rowsWithNulls: whole.stats.rowsWithNulls, rowsKept: whole.stats.rowsKept, durationCount: whole.stats.durationCount });
+      expect(counts.durationSum / counts.durationCount).toBeCloseTo(whole.stats.durationMean, 9);
+    }
+  });
+});
+
+describe('cleanTripFiles (several files as one)', () => {
+  it('gives the files\' trips one after the other, as cleanTrips of each', async () => {
+    const files = Object.keys(expected).map((f) => join(fixtures, f)).slice(0, 3);
+    const all = await cleanTripFiles(files, { pickup: false });
+    const each = await Promise.all(files.map(async (f) => cleanTrips(await readTrips(f), { pickup: false })));
+    expect(all.length).toBe(each.reduce((n, c) => n + c.length, 0));
+    expect(Array.from(all.duration)).toEqual(each.flatMap((c) => Array.from(c.duration)));
+    expect(Array.from(all.features.trip_distance)).toEqual(each.flatMap((c) => Array.from(c.features.trip_distance)));
+    expect(all.features.PULocationID.codes.map((c) => Number(all.features.PULocationID.labels[c]))).toEqual(
+      Int32Array.from(each.flatMap((c) => Array.from(c.features.PULocationID.codes, (k) => Number(c.features.PULocationID.labels[k])))),
+    );
+    expect(all.stats.rowsRead).toBe(each.reduce((n, c) => n + c.stats.rowsRead, 0));
+    expect(all.source).toBe(files.join(', '));
   });
 });

@@ -124,7 +124,7 @@ describe('taxi-duration: command line', () => {
   // Each bad command line: one line naming the problem, exit code 2 (usage), no stack.
   it.each([
     [['--frobnicate'], /^taxi-duration: unknown option --frobnicate \(see --help\)$/],
-    [['--color', 'purple'], /^taxi-duration: --color must be yellow or green, got 'purple'$/],
+    [['--color', 'purple'], /^taxi-duration: --color must be one of yellow, green, fhv, fhvhv \(the dataset\), got 'purple'$/],
     [['--min-duration', 'abc'], /^taxi-duration: --min-duration must be a number of minutes, got 'abc'$/],
     [['--train'], /--train.*argument missing/],
     [['2024-01'], /^taxi-duration: unexpected argument '2024-01'/],
@@ -279,9 +279,7 @@ describe('taxi-duration: end to end against a local TLC server', () => {
     expect(metrics.train.rowsKept).toBeLessThan(30_000);
     expect(metrics.val.rmse).toBeGreaterThan(1);
     expect(metrics.val.rmse).toBeLessThan(20);
-    expect(Object.keys(metrics.seconds).sort()).toEqual(
-      ['clean', 'evaluate', 'fetch', 'fit', 'plot', 'read', 'save', 'total', 'vectorize'],
-    );
+    expect(Object.keys(metrics.seconds).sort()).toEqual(['accumulate', 'plot', 'prepare', 'save', 'score', 'solve', 'total']);
     expect(metrics.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
     expect(metrics.outputs.model).toBe(join(out, 'lin_reg.json'));
     // The summary table on stdout carries the same numbers.
@@ -326,9 +324,9 @@ describe('taxi-duration: end to end against a local TLC server', () => {
       expect(m.val.rmse).toBe(metrics.val.rmse);
       expect(m.val.rowsKept).toBe(metrics.val.rowsKept);
     }
-    // Only the default run used the second thread (when there is a second core).
-    expect(b!.validationThreadSeconds).toBeNull();
-    if (availableParallelism() >= 2) expect(a!.validationThreadSeconds).toMatchObject({ read: expect.any(Number) });
+    // Only the default run used worker threads (one per core, when there is a second core).
+    expect(b!.threads).toBe(0);
+    expect(a!.threads).toBe(availableParallelism() >= 2 ? availableParallelism() : 0);
   });
 
   it('is quiet with --quiet', async () => {

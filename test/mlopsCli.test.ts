@@ -40,7 +40,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'taxi-mlops-cli-'));
   cacheDir = join(dir, 'data');
   runsDir = join(dir, 'runs');
-  await writeMonths(cacheDir, ['2024-01', '2024-02', '2024-03', '2024-05', '2024-06'], { from: '2024-05', durationFactor: 1.3 });
+  await writeMonths(cacheDir, ['2024-01', '2024-02', '2024-03', '2024-04', '2024-05', '2024-06'], { from: '2024-05', durationFactor: 1.3 });
   for (const month of ['2024-01', '2024-02']) {
     const result = await train({ train: month, val: '2024-03', cacheDir, outDir: join(dir, 'models'), plotName: false, runs: runsDir });
     trainIds.push(result.run!.id);
@@ -109,7 +109,7 @@ describe('taxi-duration monitor', () => {
     expect(result.code, result.stderr).toBe(3);
     expect(result.stderr).toBe('monitor: limits crossed in 2024-05\n');
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^model: production \\(run ${trainIds[1]}\\), trained on 2024-02; validation RMSE at training [\\d.]+; profile from training data$`));
+    expect(lines[0]).toMatch(new RegExp(`^model: production \\(run ${trainIds[1]}\\), trained on 2024-02; validation RMSE at training [\\d.]+; profile from model$`));
     expect(lines.find((l) => l.startsWith('2024-03'))).toMatch(/^2024-03\s+\d+\s+[\d.]+(\s+[\d.]+){7}$/); // no flags
     expect(lines.find((l) => l.startsWith('2024-05'))).toMatch(/RMSE [\d.]+ > 1\.2 × /);
     expect(result.stdout).toMatch(new RegExp(`^report: ${report}$`, 'm'));
@@ -123,7 +123,7 @@ describe('taxi-duration monitor', () => {
     const result = await run('monitor', '--model', 'production', '--months', '2024-03', '--cache-dir', cacheDir, '--runs-dir', runsDir, '--json', '--no-record', '-q');
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as MonitorReport;
-    expect(report).toMatchObject({ flagged: false, flaggedMonths: [], runId: null, profileSource: 'cache' });
+    expect(report).toMatchObject({ flagged: false, flaggedMonths: [], runId: null, profileSource: 'model' });
     expect(report.months.map((m) => m.month)).toEqual(['2024-03']);
   });
 
@@ -159,15 +159,15 @@ describe('taxi-duration retrain', () => {
     const result = await run('retrain', '--month', '2024-06', '--window', '2', '--cache-dir', cacheDir, '--runs-dir', runsDir, '--json', '-q');
     expect(result.code, result.stderr).toBe(0);
     const outcome = JSON.parse(result.stdout) as RetrainResult;
-    expect(outcome).toMatchObject({ promoted: true, window: ['2024-04', '2024-05'], trainedOn: ['2024-05'], needsAttention: false });
+    expect(outcome).toMatchObject({ promoted: true, window: ['2024-04', '2024-05'], trainedOn: ['2024-04', '2024-05'], needsAttention: false });
     const again = await run('retrain', '--month', '2024-06', '--cache-dir', cacheDir, '--runs-dir', runsDir, '-q');
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^monitor\s+2024-06 is within the thresholds \(RMSE [\d.]+\)\s+\(run \S+\)\ndecision: nothing to do: production is within the thresholds on 2024-06\nrun: \S+\n$/);
   });
 
   it('exits 3 when a limit is crossed and no better model could replace production', async () => {
-    // The only candidate there can be is trained on May again: the same model, not better.
-    const result = await run('retrain', '--month', '2024-06', '--max-rmse-ratio', '0.5', '--cache-dir', cacheDir, '--runs-dir', runsDir, '-q');
+    // The candidate is trained on April and May again: the same model, not better.
+    const result = await run('retrain', '--month', '2024-06', '--window', '2', '--max-rmse-ratio', '0.5', '--cache-dir', cacheDir, '--runs-dir', runsDir, '-q');
     expect(result.code, result.stderr).toBe(3);
     expect(result.stdout).toMatch(/^promote\s+not promoted: the candidate is not better$/m);
     expect(result.stderr).toMatch(/^retrain: 2024-06 crossed a limit and no better model replaced production; look at run \S+\n$/);
@@ -229,7 +229,7 @@ describe('train, predict: the runs store from the command line', () => {
     const result = await run('--train', '2024-01', '--val', '2024-03', '--cache-dir', cacheDir, '--out', join(dir, 'untracked'), '--no-plot', '--no-track');
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).not.toMatch(/^run: /m);
-    expect(result.stdout).toMatch(/^model: .*untracked\/lin_reg\.json$/m);
+    expect(result.stdout).toMatch(/^model file: .*untracked\/lin_reg\.json$/m);
     expect(await listRuns({ runsDir: store })).toHaveLength(before);
     expect(await listRuns({ runsDir: process.env.TAXI_RUNS_DIR! })).not.toContainEqual(expect.objectContaining({ params: expect.objectContaining({ outDir: join(dir, 'untracked') }) }));
     expectError(await run('--synthetic', '--no-track', '--runs-dir', store), 2, /^taxi-duration: --no-track records no run, so --runs-dir has nothing to do; give one of them$/);

@@ -35,6 +35,9 @@ let cacheDir: string;
 let runsDir: string;
 let production: TrainResult;
 let report: MonitorReport;
+/** A run of the same training whose model file has no profile (as files from before train() kept one): monitoring computes it. */
+let legacyRunId: string;
+let legacyReport: MonitorReport;
 const DRIFT = { from: '2024-05', durationFactor: 1.3, newZoneShare: 0.04 };
 
 beforeAll(async () => {
@@ -45,7 +48,22 @@ beforeAll(async () => {
   production = await train({ train: '2024-01', val: '2024-02', cacheDir, outDir: join(dir, 'models'), plotName: false, runs: runsDir });
   await promote(production.run!.id, 'production', { runsDir });
   report = await monitorModel({ model: 'production', months: '2024-03..2024-07', cacheDir, runsDir });
+  const legacy = await startRun({ runsDir, kind: 'train' });
+  await legacy.addData({ role: 'train', source: '2024-01', path: production.train.path, generated: true });
+  await legacy.addArtifact('model', await withoutProfile(production.outputs.model, join(dir, 'legacy.json')), 'model.json');
+  await legacy.finish();
+  legacyRunId = legacy.id;
+  legacyReport = await monitorModel({ model: legacyRunId, months: '2024-03..2024-07', cacheDir, runsDir });
 });
+
+/** A copy of a model file without `metadata.profile`; returns its path. */
+async function withoutProfile(model: string, to: string, edit: (metadata: Record<string, unknown>) => void = () => {}): Promise<string> {
+  const document = JSON.parse(await readFile(model, 'utf8')) as { metadata: Record<string, unknown> };
+  delete document.metadata.profile;
+  edit(document.metadata);
+  await writeFile(to, JSON.stringify(document));
+  return to;
+}
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
@@ -59,7 +77,17 @@ describe('monitorModel', () => {
       expect(m.flags).toEqual(expect.arrayContaining([expect.stringMatching(/^RMSE .* > 1\.2 × /), expect.stringMatching(/^unseen zones .*% > 2%/)]));
     }
     expect(report.model).toMatchObject({ ref: 'production', alias: 'production', runId: production.run!.id, trainedOn: ['2024-01'], referenceRmse: production.val.rmse, synthetic: true });
-    expect(report.profileSource).toBe('training data'); // the model file has no profile yet: computed from the run's January
+    expect(report.profileSource).toBe('model'); // train() kept the profile of the trips it streamed
+    // Without it, the profile of the run's training file: the same counts, so the same flags and measures.
+    expect(legacyReport.profileSource).toBe('training data');
+    expect(legacyReport.flaggedMonths).toEqual(report.flaggedMonths);
+    legacyReport.months.forEach((m, i) => {
+      const streamed = report.months[i]!;
+      expect(m.unseenShare).toBe(streamed.unseenShare);
+      expect(m.duration.psi).toBeCloseTo(streamed.duration.psi, 12);
+      expect(m.duration.wasserstein).toBeCloseTo(streamed.duration.wasserstein, 9);
+      expect(m.trip_distance!.psi).toBeCloseTo(streamed.trip_distance!.psi, 12);
+    });
   });
 
   it('gives the numbers an independent recomputation gives', async () => {
@@ -100,7 +128,10 @@ describe('monitorModel', () => {
     expect(run).toMatchObject({ kind: 'monitor', status: 'finished', synthetic: true });
     expect(run.params).toMatchObject({ model: 'production', modelRunId: production.run!.id, months: parseMonths('2024-03..2024-07') });
     expect(run.data.filter((d) => d.role === 'month').map((d) => d.source)).toEqual(parseMonths('2024-03..2024-07'));
-    expect(run.data.find((d) => d.role === 'training-profile')?.path).toBe(production.train.path);
+    // The model carried its profile: no training file was read.
+    expect(run.data.find((d) => d.role === 'training-profile')).toBeUndefined();
+    const legacy = await readRun(legacyReport.runId!, { runsDir });
+    expect(legacy.data.find((d) => d.role === 'training-profile')?.path).toBe(production.train.path);
     expect(run.series.rmse!.map((p) => [p.step, p.label, p.value])).toEqual(report.months.map((m, i) => [i, m.month, m.rmse]));
     expect(run.metrics.flaggedMonths).toBe(3);
     const json = JSON.parse(await readFile(join(run.dir, run.artifacts.report!.path), 'utf8')) as MonitorReport;
@@ -113,9 +144,9 @@ describe('monitorModel', () => {
   });
 
   it('caches the computed profile, and uses metadata.profile when the model file has one', async () => {
-    const again = await monitorModel({ model: 'production', months: ['2024-03'], cacheDir, runsDir });
+    const again = await monitorModel({ model: legacyRunId, months: ['2024-03'], cacheDir, runsDir });
     expect(again.profileSource).toBe('cache');
-    expect(again.months[0]).toEqual(report.months[0]);
+    expect(again.months[0]).toEqual(legacyReport.months[0]);
     const trainClean = cleanTrips(await readTrips(production.train.path));
     const withProfile = JSON.parse(await readFile(production.outputs.model, 'utf8')) as { metadata: Record<string, unknown> };
     withProfile.metadata.profile = buildProfile({ duration: trainClean.duration, ...trainClean.features });
@@ -146,15 +177,12 @@ describe('monitorModel', () => {
   });
 
   it('needs the training data for a model without a profile or a run, and takes it when given', async () => {
-    const copy = join(dir, 'lone.json');
-    const model = JSON.parse(await readFile(production.outputs.model, 'utf8')) as { metadata: Record<string, unknown> };
-    model.metadata.note = 'edited, so no run has these bytes';
-    await writeFile(copy, JSON.stringify(model));
+    const copy = await withoutProfile(production.outputs.model, join(dir, 'lone.json'), (metadata) => (metadata.note = 'edited, so no run has these bytes'));
     await expect(monitorModel({ model: copy, months: ['2024-03'], cacheDir, runsDir: join(dir, 'other-runs') })).rejects.toThrow(
       /no run in the store says which file it was trained on; pass the training data with --training-data/,
     );
     const given = await monitorModel({ model: copy, months: ['2024-03'], cacheDir, runsDir: join(dir, 'other-runs'), trainingData: '2024-01' });
-    expect(given.months[0]!.duration.psi).toBe(report.months[0]!.duration.psi);
+    expect(given.months[0]!.duration.psi).toBe(legacyReport.months[0]!.duration.psi);
   });
 
   it('refuses a changed training file and bad thresholds', async () => {
@@ -164,7 +192,7 @@ describe('monitorModel', () => {
     await writeFile(trainingFile, await readFile(production.train.path));
     const run = await startRun({ runsDir: store, kind: 'train' });
     await run.addData({ role: 'train', source: 'changed.parquet', path: trainingFile, generated: true });
-    await run.addArtifact('model', production.outputs.model, 'model.json');
+    await run.addArtifact('model', await withoutProfile(production.outputs.model, join(dir, 'changed-model.json')), 'model.json');
     await run.finish();
     await writeFile(trainingFile, await readFile(join(cacheDir, 'yellow_tripdata_2024-02.parquet')));
     await expect(monitorModel({ model: run.id, months: ['2024-03'], cacheDir, runsDir: store })).rejects.toThrow(

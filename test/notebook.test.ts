@@ -53,6 +53,20 @@ describe('notebookParameters', () => {
     expect(told).toContain('TAXI_TRAIN=/data/my.parquet replaces train ("2024-01" in the parameters cell)');
   });
 
+  it('takes several sources as text or as a list, keeping the form the cell used', () => {
+    const told: string[] = [];
+    // Text stays text (train() and parseMonths read it); a list stays a list, and a variable's text becomes one.
+    const text = notebookParameters({ train: '2023-11..2024-01', val: '2024-02, data/extra.parquet' }, { env: {} });
+    expect(text).toEqual({ train: '2023-11..2024-01', val: '2024-02, data/extra.parquet' });
+    const list = notebookParameters({ train: ['2023-11', '2023-12'], val: ['2024-01'] }, { env: { TAXI_TRAIN: '2023-10..2023-12' }, onOverride: (m) => told.push(m) });
+    expect(list).toEqual({ train: ['2023-10', '2023-11', '2023-12'], val: ['2024-01'] });
+    expect(told).toEqual(['TAXI_TRAIN=2023-10..2023-12 replaces train (["2023-11","2023-12"] in the parameters cell)']);
+    // The same list written another way is no override.
+    expect(notebookParameters({ val: ['2024-01', '2024-02'] }, { env: { TAXI_VAL: '2024-01..2024-02' }, onOverride: (m) => told.push(m) }).val).toEqual(['2024-01', '2024-02']);
+    expect(told).toHaveLength(1);
+    expect(notebookParameters({ color: 'fhvhv' }, { env: {} }).color).toBe('fhvhv');
+  });
+
   it('returns only the parameters the cell has', () => {
     const p = notebookParameters({ color: 'green', train: '2024-03' }, { env: { TAXI_VAL: '2024-04' } });
     expect(p).toEqual({ color: 'green', train: '2024-03' });
@@ -65,14 +79,18 @@ describe('notebookParameters', () => {
 
   it.each([
     [{ colour: 'green' }, {}, "notebook: unknown parameter 'colour' in the parameters cell; the parameters are color, train, val"],
-    [{ color: 'blue' }, {}, `notebook: color must be 'yellow' or 'green', got "blue" in the parameters cell; edit the parameters cell (or unset TAXI_COLOR)`],
-    [{ color: 'yellow' }, { TAXI_COLOR: 'Green' }, `notebook: color must be 'yellow' or 'green', got "Green" from TAXI_COLOR`],
+    [{ color: 'blue' }, {}, `notebook: color must be 'yellow' or 'green' (or another dataset: 'fhv', 'fhvhv'), got "blue" in the parameters cell; edit the parameters cell (or unset TAXI_COLOR)`],
+    [{ color: 'yellow' }, { TAXI_COLOR: 'Green' }, `notebook: color must be 'yellow' or 'green' (or another dataset: 'fhv', 'fhvhv'), got "Green" from TAXI_COLOR`],
     [{ maxDuration: 60 }, { TAXI_MAX_DURATION: 'sixty' }, "notebook: TAXI_MAX_DURATION must be a number of minutes for maxDuration, got 'sixty'"],
     [{ maxDuration: -5 }, {}, 'notebook: maxDuration must be a number of minutes ≥ 0, got -5 in the parameters cell'],
     [{ minDuration: 30, maxDuration: 30 }, {}, 'notebook: minDuration (30) must be below maxDuration (30); edit the parameters cell'],
     [{ minDuration: 1, maxDuration: 60 }, { TAXI_MIN_DURATION: '90' }, 'notebook: minDuration (90) must be below maxDuration (60)'],
     [{ runsDir: ' ' }, {}, 'notebook: runsDir must be a non-empty string, got " " in the parameters cell; edit the parameters cell (or unset TAXI_RUNS_DIR)'],
-    [{ train: '' }, {}, 'notebook: train must be a non-empty string (a month like 2024-01, a .parquet path or an http(s) URL), got ""'],
+    [{ train: '' }, {}, 'notebook: train must name at least one source (a month like 2024-01, a .parquet path or an http(s) URL; or several: 2023-01..2023-03, a comma list, or a list), got ""'],
+    [{ train: [] }, {}, 'notebook: train must name at least one source'],
+    [{ train: '2024-03..2024-01' }, {}, 'notebook: train in the parameters cell: months: the range 2024-03..2024-01 runs backwards; write it oldest first (2024-01..2024-03); edit the parameters cell (or unset TAXI_TRAIN)'],
+    [{ val: ['2024-02'] }, { TAXI_VAL: '2024-13' }, 'notebook: val from TAXI_VAL: source: month "2024-13" is not a month like 2024-01'],
+    [{ val: '2024-02' }, { TAXI_VAL: '2024-02,2024-02' }, 'notebook: val from TAXI_VAL: months: 2024-02 is listed twice'],
     [{ baseUrl: 'd37ci6vzurychx.cloudfront.net' }, {}, 'notebook: baseUrl must be an http(s) URL such as https://d37ci6vzurychx.cloudfront.net/trip-data'],
   ])('refuses %j (env %j) with the fix', (values, env, message) => {
     expect(() => notebookParameters(values as never, { env })).toThrow(message);

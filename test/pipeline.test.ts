@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  COURSE_FEATURES,
   OptionError,
+  buildProfile,
   cleanTrips,
   loadModel,
   readTrips,
@@ -91,16 +93,52 @@ describe('train (synthetic, offline)', () => {
     for (const stage of STAGES) expect(result.seconds[stage]).toBeGreaterThanOrEqual(0);
     const sum = STAGES.reduce((s, k) => s + result.seconds[k], 0);
     expect(result.seconds.total).toBeGreaterThanOrEqual(sum - 1e-6);
-    expect(result.seconds.read).toBeGreaterThan(0);
+    expect(result.seconds.accumulate).toBeGreaterThan(0);
+    expect(result.seconds.score).toBeGreaterThan(0);
+    // From the sources, the passes run on this thread; their busy time is the stages'.
+    expect(result.threads).toBe(0);
+    expect(result.threadSeconds.accumulate).toBeGreaterThan(0);
+    expect(result.threadSeconds.accumulate).toBeLessThanOrEqual(result.seconds.accumulate + 1e-6);
     expect(result.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
   });
 
   it('reports progress per stage, ending each with done', () => {
     const doneStages = new Set(events.filter((e) => e.done).map((e) => e.stage));
-    for (const stage of ['fetch', 'read', 'clean', 'fit', 'evaluate', 'plot', 'save'] as const) {
-      expect(doneStages.has(stage), stage).toBe(true);
+    for (const stage of STAGES) expect(doneStages.has(stage), stage).toBe(true);
+    const done = events.filter((e) => e.done && e.split !== undefined).map((e) => `${e.stage} ${e.message.split(':')[0]}`);
+    expect(done).toEqual(['prepare train', 'prepare val', 'accumulate read train', 'accumulate clean train', 'score read val', 'score clean val']);
+    // The read bars only move forward, and end at 100 %.
+    for (const split of ['train', 'val'] as const) {
+      const fractions = events.filter((e) => e.split === split && e.message.startsWith('read ')).map((e) => e.fraction!);
+      expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+      expect(fractions.at(-1)).toBe(1);
     }
-    expect(events.filter((e) => e.stage === 'read' && e.done).map((e) => e.split)).toEqual(['train', 'val']);
+  });
+
+  it('saves the training profile, the feature set and the estimator in the model file', async () => {
+    const saved = await loadModel(result.outputs.model);
+    const trainClean = cleanTrips(await readTrips(result.train.path));
+    // The profile of the trips streamed row group by row group is the profile of the whole cleaned month.
+    const whole = buildProfile({ duration: trainClean.duration, ...trainClean.features });
+    const profile = saved.metadata.profile as typeof whole;
+    expect({ ...profile, duration: { ...profile.duration, sum: 0 }, trip_distance: { ...profile.trip_distance!, sum: 0 } }).toEqual({
+      ...whole,
+      duration: { ...whole.duration, sum: 0 },
+      trip_distance: { ...whole.trip_distance!, sum: 0 },
+    });
+    expect(profile.duration.sum).toBeCloseTo(whole.duration.sum, 6);
+    expect(saved.features).toEqual(COURSE_FEATURES);
+    expect(saved.model.estimator).toBe('LinearRegression');
+    expect(saved.metadata.validation).toEqual({ sources: ['2024-02'], rows: result.val.rowsKept, perSource: [{ source: '2024-02', rows: result.val.rowsKept, rmse: result.val.rmse }] });
+    expect(result.featureSet).toBe('PULocationID,DOLocationID,trip_distance');
+    expect(result.estimator).toEqual({ name: 'LinearRegression', params: { fitIntercept: true } });
+  });
+
+  it('charts the validation durations, binned while scoring', async () => {
+    const html = await readFile(result.outputs.plot!, 'utf8');
+    expect(html).toContain('<title>Predicted vs actual trip duration, validation 2024-02 (SYNTHETIC DATA)</title>');
+    expect(html).toContain('"name":"prediction (density)"');
+    expect(html).toContain('"name":"actual (density)"');
   });
 
   it('drops the fitted objects from the metrics document', () => {
@@ -116,11 +154,21 @@ describe('train: options and failures', () => {
     [{ minDuration: 10, maxDuration: 5 }, /^pipeline: minDuration \(10\) must be below maxDuration \(5\)$/],
     [{ minDuration: -1 }, /^pipeline: minDuration must be a number of minutes ≥ 0, got -1$/],
     [{ maxDuration: Number.NaN }, /^pipeline: maxDuration must be a number/],
-    [{ synthetic: true, train: 'some/file.parquet' }, /^pipeline: with synthetic data, train must be a month YYYY-MM/],
-    [{ synthetic: true, syntheticRows: 0 }, /^pipeline: syntheticRows must be a whole number from 1 to 10,000,000 \(a real month has about 3,000,000\), got 0$/],
+    [{ synthetic: true, train: 'some/file.parquet' }, /^pipeline: with synthetic data, train must be months YYYY-MM to generate, got 'some\/file\.parquet'$/],
+    [{ synthetic: true, syntheticRows: 0 }, /^pipeline: syntheticRows must be a whole number from 1 to 10,000,000 \(a real yellow month has about 3,000,000\), got 0$/],
+    [{ synthetic: true, color: 'fhvhv' as const, syntheticRows: 40_000_000 }, /^pipeline: syntheticRows must be a whole number from 1 to 30,000,000 \(a real fhvhv month has about 20,000,000\)/],
     [{ synthetic: true, syntheticRows: 1e12 }, /^pipeline: syntheticRows must be a whole number from 1 to 10,000,000 .*got 1000000000000$/],
     [{ train: '2024-13' }, /^source: month "2024-13" is not a month/],
-    [{ color: 'blue' as 'yellow' }, /^pipeline: color must be 'yellow' or 'green', got 'blue'$/],
+    [{ color: 'blue' as 'yellow' }, /^source: color must be 'yellow', 'green', 'fhv' or 'fhvhv', got "blue"$/],
+    [{ train: '2024-03..2024-01' }, /^months: the range 2024-03\.\.2024-01 runs backwards; write it oldest first \(2024-01\.\.2024-03\)$/],
+    [{ train: '2024-01,2024-01' }, /^months: 2024-01 is listed twice in "2024-01,2024-01"; name each source once$/],
+    [{ val: ' , ' }, /^pipeline: no val data given; name a month/],
+    [{ features: 'PU_DO,speed' }, /^features: unknown feature "speed"; known: PULocationID, DOLocationID, PU_DO, trip_distance$/],
+    [{ features: 'trip_distance' }, /^pipeline: the features \(trip_distance\) need a zone feature/],
+    [{ color: 'fhv' as const, features: 'PU_DO,trip_distance' }, /^pipeline: fhv files record no trip distance, but the features \(PU_DO,trip_distance\) need it; train on the zones alone: --features PULocationID,DOLocationID/],
+    [{ estimator: 'forest' }, /^regression: unknown estimator "forest"; known: LinearRegression, Ridge, Lasso$/],
+    [{ estimator: 'linear', estimatorOptions: { alpha: 1 } }, /^regression: alpha is not an option of LinearRegression/],
+    [{ estimator: 'lasso', estimatorOptions: { alpha: -1 } }, /alpha/],
   ])('rejects %j before any work, as an OptionError', async (options, pattern) => {
     const error = await train({ outDir: join(dir, 'never'), ...options }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OptionError);
@@ -173,55 +221,72 @@ describe('train: options and failures', () => {
   });
 });
 
-describe('train with the validation month in a worker thread (the built library)', () => {
+describe('train on worker threads (the built library)', () => {
   // A worker thread cannot load the TypeScript sources, so this runs lib/dist (`npm test` builds it first).
   const distIndex = new URL('../lib/dist/index.js', import.meta.url);
-
-  it('gives bit for bit the results of one thread, and of the sources', async () => {
+  const loadDist = async () => {
     if (!existsSync(distIndex)) throw new Error('lib/dist is missing: run `npm run build` first (npm test does)');
     const lib = (await import(distIndex.href)) as typeof import('../lib/index.js');
-    const common = { train: result.train.path, val: result.val.path, plotName: false as const };
-    const parallelEvents: ProgressEvent[] = [];
-    const parallel = await lib.train({ ...common, outDir: join(dir, 'parallel'), parallel: true, onProgress: (e) => parallelEvents.push(e) });
-    const sequential = await lib.train({ ...common, outDir: join(dir, 'sequential'), parallel: false });
-    if (!('validationThreadSeconds' in parallel)) throw new Error('lib/dist is stale: run `npm run build` first');
-    expect(parallel.validationThreadSeconds, 'the worker ran').not.toBeNull();
-    expect(parallel.validationThreadSeconds!.read).toBeGreaterThan(0);
-    expect(sequential.validationThreadSeconds).toBeNull();
-    for (const run of [parallel, sequential]) {
-      // Same file, counts and RMSE as the sources' in-thread run (which named the months, not the paths).
-      expect({ ...run.val, source: '' }).toEqual({ ...result.val, source: '' });
-      expect({ ...run.train, source: '' }).toEqual({ ...result.train, source: '' });
-      expect(Array.from(run.model.coef)).toEqual(Array.from(result.model.coef));
-      expect(run.model.intercept).toBe(result.model.intercept);
+    if (!('threadSeconds' in (await lib.train({ synthetic: true, syntheticRows: 1000, cacheDir: join(dir, 'cache'), outDir: join(dir, 'probe'), plotName: false, runs: false })))) {
+      throw new Error('lib/dist is stale: run `npm run build` first');
     }
-    // Stages still end train first, then val, and the read bar reaches 100%.
-    expect(parallelEvents.filter((e) => e.stage === 'read' && e.done).map((e) => e.split)).toEqual(['train', 'val']);
-    expect(parallelEvents.filter((e) => e.stage === 'clean' && e.done).map((e) => e.split)).toEqual(['train', 'val']);
-    const fractions = parallelEvents.filter((e) => e.stage === 'read' && !e.done).map((e) => e.fraction!);
-    expect(fractions.length).toBeGreaterThan(0);
-    expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
-    expect(fractions.at(-1)).toBe(1);
-    // The fit bar moves through both passes over the rows before it is done.
-    const fit = parallelEvents.filter((e) => e.stage === 'fit').map((e) => e.fraction!);
-    expect(fit).toEqual([...fit].sort((a, b) => a - b));
-    expect(fit.filter((f) => f > 0 && f < 0.5).length).toBeGreaterThan(0);
-    expect(fit.filter((f) => f >= 0.5 && f < 1).length).toBeGreaterThan(0);
-    expect(fit.at(-1)).toBe(1);
-    const sum = STAGES.reduce((s, k) => s + parallel.seconds[k], 0);
-    expect(parallel.seconds.total).toBeGreaterThanOrEqual(sum - 1e-6);
+    return lib;
+  };
+
+  it('gives bit for bit the results of one thread, of other thread counts and of the sources, for several months', async () => {
+    const lib = await loadDist();
+    // Three training months and two validation months, four row groups each: jobs of every size land on every thread.
+    const months = ['2023-05', '2023-06', '2023-07', '2023-08', '2023-09'];
+    const paths = months.map((m) => join(dir, `threads-${m}.parquet`));
+    for (const [i, month] of months.entries()) await writeSyntheticTrips(paths[i]!, { month, rows: 12_000, seed: 40 + i, rowGroupSize: 3_000 });
+    const common = { train: paths.slice(0, 3), val: paths.slice(3), features: 'PU_DO,trip_distance', estimator: 'ridge', runs: false as const };
+    const runs = [];
+    for (const parallel of [2, 3, false, 1] as const) {
+      const events: ProgressEvent[] = [];
+      runs.push({ parallel, events, result: await lib.train({ ...common, outDir: join(dir, `threads-${parallel}`), parallel, onProgress: (e) => events.push(e) }) });
+    }
+    const sources = await train({ ...common, outDir: join(dir, 'threads-sources') });
+    expect(runs.map((r) => r.result.threads)).toEqual([2, 3, 0, 1]);
+    expect(sources.threads).toBe(0);
+    const [first] = runs;
+    const files = await Promise.all([...runs.map((r) => r.result), sources].map((r) => readFile(r.outputs.model, 'utf8')));
+    const withoutTime = (text: string) => text.replace(/"createdAt": *"[^"]*"/, '');
+    for (const [i, run] of [...runs.map((r) => r.result), sources].entries()) {
+      expect(Array.from(run.model.coef)).toEqual(Array.from(first!.result.model.coef));
+      expect(run.model.intercept).toBe(first!.result.model.intercept);
+      expect(run.train).toEqual(first!.result.train);
+      expect(run.val).toEqual(first!.result.val);
+      // The model file too, profile and all, but for its creation time.
+      expect(withoutTime(files[i]!)).toBe(withoutTime(files[0]!));
+    }
+    expect(first!.result.train.rowsRead).toBe(36_000);
+    expect(first!.result.val.sources.map((s) => s.rowsRead)).toEqual([12_000, 12_000]);
+    for (const { events } of runs) {
+      // The read bars only move forward, over both months, and end at 100 %.
+      const fractions = events.filter((e) => e.stage === 'accumulate' && e.message.startsWith('read ')).map((e) => e.fraction!);
+      expect(fractions).toEqual([...fractions].sort((a, b) => a - b));
+      expect(fractions.at(-1)).toBe(1);
+    }
   });
 
-  it('passes a validation month error through unchanged and leaves no worker behind', async () => {
-    if (!existsSync(distIndex)) throw new Error('lib/dist is missing: run `npm run build` first (npm test does)');
-    const lib = (await import(distIndex.href)) as typeof import('../lib/index.js');
+  it('passes a validation file error through unchanged and leaves no worker behind', async () => {
+    const lib = await loadDist();
     const bad = join(dir, 'bad-val.parquet');
     await writeFile(bad, 'not parquet at all');
-    await expect(lib.train({ train: result.train.path, val: bad, outDir: join(dir, 'bad'), parallel: true })).rejects.toThrow(
+    await expect(lib.train({ train: result.train.path, val: bad, outDir: join(dir, 'bad'), parallel: true, runs: false })).rejects.toThrow(
       /^read: .*bad-val\.parquet: not a parquet file/,
     );
     await expect(
-      lib.train({ train: result.train.path, val: result.val.path, outDir: join(dir, 'bad'), parallel: true, minDuration: 5000, maxDuration: 6000 }),
+      lib.train({ train: result.train.path, val: result.val.path, outDir: join(dir, 'bad'), parallel: true, minDuration: 5000, maxDuration: 6000, runs: false }),
     ).rejects.toThrow(/^pipeline: no train rows left/);
+    // A damaged page (the footer is fine): found by a worker thread, reading ahead or scoring; its message unchanged.
+    const damaged = join(dir, 'damaged-val.parquet');
+    const bytes = await readFile(result.val.path);
+    bytes.fill(7, Math.floor(bytes.length * 0.3), Math.floor(bytes.length * 0.3) + 4000);
+    await writeFile(damaged, bytes);
+    await expect(lib.train({ train: result.train.path, val: damaged, outDir: join(dir, 'bad'), parallel: 2, runs: false })).rejects.toThrow(
+      /^read: .*damaged-val\.parquet: cannot decode column \w+ in row group 0 .*; the file may be corrupt or truncated: delete it and fetch it again$/,
+    );
+    expect(existsSync(join(dir, 'bad', 'lin_reg.json'))).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distributionFigure, durationDistributionFigure, type DistributionMeta, type Figure } from '../lib/index.js';
+import { BinnedSeries, binnedDistributionFigure, binnedDurationFigure, distributionFigure, durationDistributionFigure, quantiles, type DistributionMeta, type Figure } from '../lib/index.js';
 import { durations, integral } from './samples.js';
 
 /** Deep copy of a figure with every number rounded to 3 significant digits, for snapshots. */
@@ -114,3 +114,65 @@ describe('durationDistributionFigure', () => {
   });
 });
 
+
+describe('BinnedSeries (durations counted while streaming)', () => {
+  const actual = durations(20_000, 3);
+
+  it('counts values into fixed bins, with what falls outside, and merges exactly in any split', () => {
+    const whole = BinnedSeries.forDurations(1, 60).add(actual).add([NaN, -100, 1e6, 89.5]);
+    expect([whole.lo, whole.hi]).toEqual([-28.5, 89.5]);
+    expect(whole.count).toBe(actual.length + 3);
+    expect([whole.below, whole.above, whole.missing, whole.min, whole.max]).toEqual([1, 1, 1, -100, 1e6]);
+    expect(whole.counts[whole.counts.length - 1]).toBe(1); // the upper edge is in the last bin
+    const parts = [0, 7_000, 13_000, 20_000].slice(1).map((end, i, ends) => BinnedSeries.forDurations(1, 60).add(actual.subarray(i === 0 ? 0 : ends[i - 1], end)));
+    const merged = BinnedSeries.fromData(JSON.parse(JSON.stringify(parts[2]!.toData())));
+    merged.merge(parts[0]!).merge(BinnedSeries.fromData(parts[1]!.toData())).add([NaN, -100, 1e6, 89.5]);
+    expect(merged.toData()).toEqual(whole.toData());
+    expect(() => merged.merge(new BinnedSeries(0, 60))).toThrow(/^plots: cannot merge bins over \[0, 60\] into bins over \[-28\.5, 89\.5\]$/);
+    expect(() => new BinnedSeries(1, 1)).toThrow(/finite, increasing window/);
+  });
+
+  it('gives quantiles within a bin of the exact ones', () => {
+    const series = BinnedSeries.forDurations(1, 60).add(actual);
+    const [q01, q50, q999] = quantiles(actual, [0.001, 0.5, 0.999]);
+    expect(Math.abs(series.quantile(0.001) - q01!)).toBeLessThan(series.width);
+    expect(Math.abs(series.quantile(0.5) - q50!)).toBeLessThan(series.width);
+    expect(Math.abs(series.quantile(0.999) - q999!)).toBeLessThan(series.width);
+    expect(series.quantile(0)).toBeCloseTo(Math.min(...actual), 1);
+  });
+
+  it('draws the figure distributionFigure draws from the values: same view, notes and bar areas, curves within a few percent', () => {
+    const predicted = durations(20_000, 4).map((v) => 0.5 * v + 6);
+    predicted[10] = 704_213.4; // an absurd prediction: outside the window, counted in the note
+    predicted[11] = -40;
+    const exact = durationDistributionFigure({ actual, predicted });
+    const bins = binnedDurationFigure({ actual: BinnedSeries.forDurations(1, 60).add(actual), predicted: BinnedSeries.forDurations(1, 60).add(predicted) });
+    expect(bins.data.map((t) => [t.type, t.name])).toEqual(exact.data.map((t) => [t.type, t.name]));
+    const [lo, hi] = (bins.layout.xaxis as { range: [number, number] }).range;
+    const [elo, ehi] = (exact.layout.xaxis as { range: [number, number] }).range;
+    const width = 89.5 / 2000 + 59 / 2000;
+    expect(Math.abs(lo - elo)).toBeLessThan(width);
+    expect(Math.abs(hi - ehi)).toBeLessThan(width);
+    const meta = bins.layout.meta as DistributionMeta;
+    expect(meta.outside).toEqual((exact.layout.meta as DistributionMeta).outside);
+    // The same note, but for the view's ends, snapped out to the nearest bin edge.
+    expect((bins.layout.annotations as { text: string }[])[0]!.text).toMatch(/^Outside the x axis: prediction: 1 below 1(\.\d+)? \(down to −40\), 1 above 60(\.\d+)? \(up to 704,213\)$/);
+    for (const [b, e] of [[bins.data[0]!, exact.data[0]!], [bins.data[2]!, exact.data[2]!]] as const) {
+      const widths = Array.isArray(b.width) ? (b.width as number[]) : numbers(b, 'y').map(() => b.width as number);
+      expect(numbers(b, 'y').reduce((s, y, i) => s + y * widths[i]!, 0)).toBeCloseTo(1, 4);
+      expect(numbers(b, 'y').length).toBeLessThanOrEqual(50);
+      expect(Math.max(...numbers(b, 'y')) / Math.max(...numbers(e, 'y'))).toBeCloseTo(1, 1);
+    }
+    for (const [b, e] of [[bins.data[1]!, exact.data[1]!], [bins.data[3]!, exact.data[3]!]] as const) {
+      expect(integral(numbers(b, 'x'), numbers(b, 'y'))).toBeCloseTo(integral(numbers(e, 'x'), numbers(e, 'y')), 2);
+      expect(Math.max(...numbers(b, 'y')) / Math.max(...numbers(e, 'y'))).toBeCloseTo(1, 1);
+    }
+  });
+
+  it('refuses series binned differently, or with nothing in their window', () => {
+    const a = BinnedSeries.forDurations(1, 60).add(actual);
+    expect(() => binnedDistributionFigure([{ name: 'a', bins: a }, { name: 'b', bins: new BinnedSeries(0, 10).add([1]) }])).toThrow(/^plots: series 'b' is binned over \[0, 10\], not \[-28\.5, 89\.5\] as 'a'/);
+    expect(() => binnedDistributionFigure([{ name: 'far', bins: BinnedSeries.forDurations(1, 60).add([1e6]) }])).toThrow(/^plots: series 'far' has no finite values in its window/);
+    expect(() => binnedDistributionFigure([])).toThrow('plots: binnedDistributionFigure needs at least one series, got none');
+  });
+});

@@ -13,6 +13,8 @@ import {
   cleanTrips,
   JsonRecordsError,
   PAIR_FEATURES,
+  PredictBuffers,
+  predictFeatureChunks,
   predictRecordBatches,
   predictRecords,
   predictTrips,
@@ -303,5 +305,28 @@ describe('readJsonRecords', () => {
     expect(error).toBeInstanceOf(RecordError);
     expect((error as RecordError).line).toBe(3);
     expect((error as Error).message).toMatch(/^predict: record 2 \(line 3\): DOLocationID must be/);
+  });
+});
+
+describe('predictFeatureChunks (predictTrips a chunk at a time)', () => {
+  it('gives predictTrips\' numbers bit for bit, whatever the chunk size, with buffers reused across calls', () => {
+    const clean = cleanTrips(trips);
+    const buffers = new PredictBuffers();
+    for (const model of [saved, pairs, zonesOnly]) {
+      const whole = predictTrips(model, clean.features).duration;
+      for (const chunkRows of [1, 7, 1000, 1_000_000]) {
+        const got = new Float64Array(clean.length);
+        let next = 0;
+        for (const { start, end, predicted } of predictFeatureChunks(model, clean.features, { chunkRows, buffers })) {
+          expect(start).toBe(next);
+          expect(predicted).toHaveLength(end - start);
+          got.set(predicted, start);
+          next = end;
+        }
+        expect(next).toBe(clean.length);
+        expect(Array.from(got)).toEqual(Array.from(whole));
+      }
+    }
+    expect([...predictFeatureChunks(saved, { PULocationID: new Int32Array(0), DOLocationID: new Int32Array(0), trip_distance: new Float64Array(0) })]).toEqual([]);
   });
 });

@@ -58,6 +58,30 @@ describe('histogram', () => {
     expect(h.above).toBe(values.filter((v) => v > 100).length);
   });
 
+  it.each([
+    ['the duration edges', DURATION_EDGES],
+    ['the distance edges', DISTANCE_EDGES],
+    ['uneven edges (the search, not the table)', [0, 1e-6, 1, 1e6]],
+    // Widths that are not binary fractions: a value a few doubles below an edge can land in the next cell up.
+    ['edges of a width with no exact binary form', Array.from({ length: 12 }, (_, i) => -4.619261963579239 + i * 0.7312997924005575)],
+  ])('bins every edge, and the doubles just around it, as a linear scan does: %s', (_, edges) => {
+    const values: number[] = [];
+    const ulps = (x: number, n: number) => {
+      const b = new Float64Array([x]);
+      const u = new BigInt64Array(b.buffer);
+      u[0]! += BigInt(n) * (x >= 0 ? 1n : -1n);
+      return b[0]!;
+    };
+    for (const e of edges) values.push(e, ulps(e, -3), ulps(e, -2), ulps(e, -1), ulps(e, 1), e + 1e-9, e - 1e-9);
+    const h = histogram(values, edges);
+    const last = edges.length - 2;
+    const expected = new Array<number>(last + 1).fill(0);
+    for (const v of values) {
+      for (let b = 0; b <= last; b++) if (v >= edges[b]! && (v < edges[b + 1]! || (b === last && v === edges[b + 1]!))) expected[b]!++;
+    }
+    expect(h.counts).toEqual(expected);
+  });
+
   it('refuses edges that do not ascend', () => {
     expect(() => histogram([1], [0, 1, 1])).toThrow(/profile: edges must be strictly ascending \(1 then 1\)/);
     expect(() => histogram([1], [0])).toThrow(/at least two edges/);

@@ -6,7 +6,7 @@ import { ByteWriter, parquetWriteFile } from 'hyparquet-writer';
 // The writer's own footer encoder, to give a valid file a lying footer (test use only).
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MISSING, parquetCreatedBy, readTripGroups, readTripLayout, readTrips, writeSyntheticTrips } from '../lib/index.js';
+import { MISSING, ReadBuffers, parquetCreatedBy, readTripGroups, readTripLayout, readTrips, writeSyntheticTrips } from '../lib/index.js';
 
 const fixtures = new URL('./fixtures/', import.meta.url).pathname;
 interface Expected {
@@ -114,6 +114,63 @@ describe('readTrips progress and readTripGroups', () => {
     const path = join(dir, 'not-parquet.parquet');
     await writeFile(path, 'VendorID,tpep_pickup_datetime\n1,2024-01-01\n');
     await expect(readTripGroups(path).next()).rejects.toThrow(/^read: .*not-parquet\.parquet: not a parquet file/);
+  });
+});
+
+describe('reading some row groups, and buffers reused from read to read', () => {
+  let path: string;
+  beforeAll(async () => {
+    path = join(dir, 'three-groups.parquet');
+    await writeSyntheticTrips(path, { month: '2024-04', rows: 2500, seed: 7, rowGroupSize: 1000, quirks: { neededNull: 0.02 } });
+  });
+
+  it('reads row groups start to end − 1, as the matching rows of the whole file, with limit counted from there', async () => {
+    const whole = await readTrips(path);
+    const middle = await readTrips(path, { rowGroups: [1, 3] });
+    expect(middle.length).toBe(1500);
+    expect(middle.rowGroups).toBe(2);
+    for (const key of ['pickup', 'dropoff', 'PULocationID', 'DOLocationID', 'trip_distance', 'missing'] as const) {
+      expect(Array.from(middle[key]), key).toEqual(Array.from(whole[key].subarray(1000)));
+    }
+    const cut = await readTrips(path, { rowGroups: [1, 3], limit: 1200 });
+    expect(Array.from(cut.pickup)).toEqual(Array.from(whole.pickup.subarray(1000, 2200)));
+    const calls: [number, number][] = [];
+    const groups = [];
+    for await (const group of readTripGroups(path, { rowGroups: [1, 3], onProgress: (done, total) => calls.push([done, total]) })) {
+      groups.push([group.rowStart, group.length, group.totalRows, group.pickup[0]]);
+    }
+    expect(groups).toEqual([[1000, 1000, 1500, whole.pickup[1000]], [2000, 500, 1500, whole.pickup[2000]]]);
+    expect(calls).toEqual([[0, 1500], [1000, 1500], [1500, 1500]]);
+    expect((await readTrips(path, { rowGroups: [2, 2] })).length).toBe(0);
+  });
+
+  it.each([[[2, 1]], [[0, 4]], [[-1, 1]], [[0.5, 1]]])('refuses rowGroups %j, naming the file\'s row groups', async (range) => {
+    await expect(readTrips(path, { rowGroups: range as [number, number] })).rejects.toThrow(
+      /^read: .*three-groups\.parquet: rowGroups must be \[start, end\) with 0 ≤ start ≤ end ≤ 3 \(the file's row groups\), got /,
+    );
+  });
+
+  it('reuses one set of buffers across reads (and a chunk buffer), with the same values as fresh reads', async () => {
+    const other = join(dir, 'other-groups.parquet');
+    await writeSyntheticTrips(other, { month: '2024-05', rows: 1800, seed: 8, rowGroupSize: 900, quirks: { neededNull: 0.05 } });
+    const buffers = new ReadBuffers();
+    const seen = new Set<ArrayBufferLike>();
+    // The smaller groups first: a later read needs larger buffers than the kept set, which must not be reused.
+    for (const file of [other, path, other, path]) {
+      const layout = await readTripLayout(file);
+      for (let g = 0; g < layout.rowGroups; g++) {
+        const fresh = (await readTrips(file, { rowGroups: [g, g + 1] }));
+        for await (const group of readTripGroups(file, { rowGroups: [g, g + 1], buffers })) {
+          seen.add(group.pickup.buffer);
+          for (const key of ['pickup', 'dropoff', 'PULocationID', 'DOLocationID', 'trip_distance', 'missing'] as const) {
+            expect(Array.from(group[key]), `${file} ${g} ${key}`).toEqual(Array.from(fresh[key]));
+          }
+        }
+      }
+    }
+    // Two sets in all: the small one, then a large one that served every later read of both files.
+    expect(seen.size).toBe(2);
+    expect(buffers.chunkBytes(10)).toBe(buffers.chunkBytes(100));
   });
 });
 

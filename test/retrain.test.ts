@@ -33,14 +33,14 @@ describe('retrain, when the drift lasts', () => {
   let store: Awaited<ReturnType<typeof storeWithProduction>>;
   let result: RetrainResult;
   beforeAll(async () => {
-    store = await storeWithProduction('lasting', ['2024-01', '2024-02', '2024-06', '2024-07'], { from: '2024-05', durationFactor: 1.3, newZoneShare: 0.04 });
+    store = await storeWithProduction('lasting', ['2024-01', '2024-02', '2024-04', '2024-05', '2024-06', '2024-07'], { from: '2024-05', durationFactor: 1.3, newZoneShare: 0.04 });
     result = await retrain({ month: '2024-07', cacheDir: store.cacheDir, runsDir: store.runsDir });
   });
 
-  it('flags the newest month, trains on the month before it, and promotes the better candidate', async () => {
+  it('flags the newest month, trains on the window before it, and promotes the better candidate', async () => {
     expect(result.monitor.flagged).toBe(true);
     expect(result.window).toEqual(['2024-04', '2024-05', '2024-06']);
-    expect(result.trainedOn).toEqual(['2024-06']);
+    expect(result.trainedOn).toEqual(['2024-04', '2024-05', '2024-06']);
     expect(result.candidate!.rmse).toBeLessThan(result.production.rmse);
     expect(result.promoted).toBe(true);
     expect(result.needsAttention).toBe(false);
@@ -60,7 +60,8 @@ describe('retrain, when the drift lasts', () => {
     const monitorRun = await readRun(result.monitor.runId!, { runsDir: store.runsDir });
     expect(monitorRun).toMatchObject({ kind: 'monitor', parentRunId: result.runId, params: { model: store.productionId, months: ['2024-07'] } });
     const candidate = await readRun(result.candidate!.runId, { runsDir: store.runsDir });
-    expect(candidate).toMatchObject({ kind: 'train', status: 'finished', parentRunId: result.runId, params: { train: '2024-06', val: '2024-07' } });
+    expect(candidate).toMatchObject({ kind: 'train', status: 'finished', parentRunId: result.runId, params: { train: '2024-04,2024-05,2024-06', val: '2024-07' } });
+    expect(candidate.data.filter((d) => d.role === 'train').map((d) => d.source)).toEqual(['2024-04', '2024-05', '2024-06']);
     // The candidate's validation month is the newest month: its own RMSE there is the comparison's.
     expect(candidate.metrics.rmseVal).toBeCloseTo(result.candidate!.rmse, 10);
     // The production RMSE is the monitor's for the same month.
@@ -90,7 +91,8 @@ describe('retrain, when the drift came and went', () => {
   });
 
   it('leaves a worse candidate unpromoted (forced retraining)', async () => {
-    const result = await retrain({ month: '2024-06', force: true, cacheDir: store.cacheDir, runsDir: store.runsDir });
+    // A one-month window: the candidate learns May's roadworks alone.
+    const result = await retrain({ month: '2024-06', window: 1, force: true, cacheDir: store.cacheDir, runsDir: store.runsDir });
     expect(result.trainedOn).toEqual(['2024-05']);
     expect(result.candidate!.rmse).toBeGreaterThan(result.production.rmse);
     expect(result.promoted).toBe(false);
@@ -102,14 +104,14 @@ describe('retrain, when the drift came and went', () => {
   });
 
   it('asks for attention when the month is flagged and no candidate beats production', async () => {
-    const result = await retrain({ month: '2024-06', cacheDir: store.cacheDir, runsDir: store.runsDir, thresholds: { rmseRatio: 0.5 } });
+    const result = await retrain({ month: '2024-06', window: 1, cacheDir: store.cacheDir, runsDir: store.runsDir, thresholds: { rmseRatio: 0.5 } });
     expect(result.monitor.flagged).toBe(true);
     expect(result.promoted).toBe(false);
     expect(result.needsAttention).toBe(true);
   });
 
   it('asks for a better margin when told to', async () => {
-    const result = await retrain({ month: '2024-06', force: true, minImprovement: 0.5, cacheDir: store.cacheDir, runsDir: store.runsDir });
+    const result = await retrain({ month: '2024-06', window: 1, force: true, minImprovement: 0.5, cacheDir: store.cacheDir, runsDir: store.runsDir });
     expect(result.steps.at(-1)!.summary).toBe('not promoted: the candidate is not better by 50%');
   });
 
@@ -123,7 +125,7 @@ describe('retrain, when the drift came and went', () => {
   });
 
   it('records a retrain whose training fails as failed', async () => {
-    // No April in this cache: the candidate cannot be trained, and fetching it fails (no server).
+    // No March or April in this cache: the candidate cannot be trained, and fetching them fails (no server).
     const error = await retrain({ month: '2024-05', force: true, cacheDir: store.cacheDir, runsDir: store.runsDir, baseUrl: 'http://127.0.0.1:9' }).catch((e: Error) => e);
     expect((error as Error).message).toMatch(/^source: /);
     const last = (await listRuns({ runsDir: store.runsDir, kind: 'retrain' })).at(-1)!;

@@ -6,7 +6,7 @@ import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DictVectorizer, LinearRegression, SYNTHETIC_GENERATOR_VERSION, cleanTrips, readTrips, rootMeanSquaredError,
+  DictVectorizer, LinearRegression, SYNTHETIC_GENERATOR_VERSION, cleanTrips, maxSyntheticRows, readTrips, rootMeanSquaredError,
   syntheticMonth, syntheticMonthPath, tripColumnNames, writeSyntheticTrips,
 } from '../lib/index.js';
 
@@ -189,7 +189,7 @@ describe('writeSyntheticTrips', () => {
     [{ month: '2024-01', rows: -1 }, /^synthetic: rows must be a non-negative integer, got -1/],
     [{ month: '2024-01', rows: 10, rowGroupSize: 0 }, /^synthetic: rowGroupSize must be a positive integer, got 0/],
     // Checked before a single row is generated: 1e12 rows would otherwise run for days.
-    [{ month: '2024-01', rows: 1e12 }, /^synthetic: rows must be at most 10,000,000 \(a real month has about 3,000,000\), got 1,000,000,000,000$/],
+    [{ month: '2024-01', rows: 1e12 }, /^synthetic: rows must be at most 10,000,000 \(a real yellow month has about 3,000,000\), got 1,000,000,000,000$/],
   ])('rejects %o and leaves no file', async (options, message) => {
     const sub = await mkdtemp(join(dir, 'bad-'));
     await expect(writeSyntheticTrips(join(sub, 'x.parquet'), options)).rejects.toThrow(message);
@@ -294,3 +294,51 @@ describe('writeSyntheticTrips: drift', () => {
     await expect(writeSyntheticTrips(join(dir, 'bad.parquet'), { month: '2024-05', rows: 10, drift })).rejects.toThrow(message);
   });
 });
+
+describe('writeSyntheticTrips: the for-hire vehicle layouts', () => {
+  it('writes FHV and high-volume FHV files as TLC lays them out, with the same trips as the taxi layouts', async () => {
+    const paths = { yellow: join(dir, 'same-yellow.parquet'), fhv: join(dir, 'same-fhv.parquet'), fhvhv: join(dir, 'same-fhvhv.parquet') };
+    for (const [color, path] of Object.entries(paths)) {
+      await writeSyntheticTrips(path, { month: '2024-02', rows: 3000, seed: 9, color: color as 'fhv', rowGroupSize: 1000, quirks: { neededNull: 0.02 } });
+    }
+    const fhvMeta = await metadataOf(paths.fhv);
+    expect(fhvMeta.schema.slice(1).map((e) => [e.name, e.type])).toEqual([
+      ['dispatching_base_num', 'BYTE_ARRAY'], ['pickup_datetime', 'INT64'], ['dropOff_datetime', 'INT64'], ['PUlocationID', 'INT64'],
+      ['DOlocationID', 'INT64'], ['SR_Flag', 'INT64'], ['Affiliated_base_number', 'BYTE_ARRAY'],
+    ]);
+    expect(tripColumnNames('fhvhv')).toHaveLength(24);
+    expect(tripColumnNames('fhvhv').slice(5, 10)).toEqual(['pickup_datetime', 'dropoff_datetime', 'PULocationID', 'DOLocationID', 'trip_miles']);
+    const yellow = await readTrips(paths.yellow);
+    const fhvhv = await readTrips(paths.fhvhv);
+    const fhv = await readTrips(paths.fhv, { required: ['pickup', 'dropoff', 'PULocationID', 'DOLocationID'] });
+    expect([fhv.dataset, fhv.absent, fhvhv.dataset, fhvhv.absent]).toEqual(['fhv', ['trip_distance'], 'fhvhv', []]);
+    for (const key of ['pickup', 'dropoff', 'PULocationID', 'DOLocationID', 'trip_distance', 'missing'] as const) {
+      expect(Array.from(fhvhv[key]), key).toEqual(Array.from(yellow[key]));
+      if (key !== 'trip_distance' && key !== 'missing') expect(Array.from(fhv[key]), key).toEqual(Array.from(yellow[key]));
+    }
+    // A for-hire row's extra columns agree with its trip: the request before the pickup, trip seconds from the clock.
+    const rows = (await parquetReadObjects({ file: await asArrayBuffer(paths.fhvhv), compressors, rowEnd: 200 })) as Record<string, unknown>[];
+    for (const row of rows) {
+      const pickup = row.pickup_datetime as Date | null;
+      const dropoff = row.dropoff_datetime as Date | null;
+      if (pickup === null || dropoff === null) continue;
+      expect((row.request_datetime as Date).getTime()).toBeLessThan(pickup.getTime());
+      expect(Number(row.trip_time)).toBe(Math.trunc((dropoff.getTime() - pickup.getTime()) / 1000));
+      expect(['HV0003', 'HV0005']).toContain(row.hvfhs_license_num);
+    }
+  });
+
+  it('allows high-volume FHV months of their real size, and no more', async () => {
+    expect(maxSyntheticRows('fhvhv')).toBe(30_000_000);
+    expect(maxSyntheticRows('yellow')).toBe(10_000_000);
+    await expect(writeSyntheticTrips(join(dir, 'x.parquet'), { month: '2024-01', rows: 30_000_001, color: 'fhvhv' })).rejects.toThrow(
+      /^synthetic: rows must be at most 30,000,000 \(a real fhvhv month has about 20,000,000\), got 30,000,001$/,
+    );
+    await expect(writeSyntheticTrips(join(dir, 'x.parquet'), { month: '2024-01', rows: 1, color: 'blue' as 'fhv' })).rejects.toThrow(/^synthetic: color must be one of yellow, green, fhv, fhvhv, got "blue"$/);
+  });
+});
+
+async function asArrayBuffer(path: string): Promise<ArrayBuffer> {
+  const bytes = await readFile(path);
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+}

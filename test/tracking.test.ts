@@ -110,7 +110,7 @@ describe('train() records a run', () => {
       ...options,
       minDuration: 2,
       onProgress: (e) => {
-        if (e.stage === 'evaluate' && e.done) {
+        if (e.stage === 'score' && e.done && e.split === undefined) {
           const running = readdirSync(runsDir).filter((n) => /^\d{8}-/.test(n)).map((n) => join(runsDir, n)).find((d) => readFileSync(join(d, 'run.json'), 'utf8').includes('"status": "running"'))!;
           writeFileSync(join(running, 'artifacts'), 'in the way');
         }
@@ -131,7 +131,7 @@ describe('train() records a run', () => {
     const error = await train({
       synthetic: true, syntheticRows: 10_000, minDuration: 2, cacheDir: join(dir, 'cache'), outDir, plotName: false, runs: runsDir,
       onProgress: (e) => {
-        if (e.stage === 'evaluate' && e.done) rmSync(join(outDir, '.lin_reg.json.lock'));
+        if (e.stage === 'score' && e.done && e.split === undefined) rmSync(join(outDir, '.lin_reg.json.lock'));
       },
     }).catch((e: Error) => e);
     expect((error as Error).message).toMatch(/^output: lost the lock .*\.lin_reg\.json\.lock on the model/);

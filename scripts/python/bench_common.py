@@ -19,6 +19,12 @@ import scipy.sparse as sp
 CATEGORICAL = ['PULocationID', 'DOLocationID']
 NUMERICAL = ['trip_distance']
 PREFIX = {'yellow': 'tpep', 'green': 'lpep'}
+# Each dataset's pickup time, dropoff time and distance columns (high-volume FHV: trip_miles).
+TRIP_COLUMNS = {
+    'yellow': ('tpep_pickup_datetime', 'tpep_dropoff_datetime', 'trip_distance'),
+    'green': ('lpep_pickup_datetime', 'lpep_dropoff_datetime', 'trip_distance'),
+    'fhvhv': ('pickup_datetime', 'dropoff_datetime', 'trip_miles'),
+}
 
 
 class Vocabulary:

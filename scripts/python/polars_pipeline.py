@@ -10,7 +10,7 @@ reference the benchmark checks every pipeline against.
 - scikit-learn's LinearRegression fits it (sparse LSQR, as in the course).
 Rows with a null in one of the five columns are dropped, as this project's pipeline does.
 
-Usage: python polars_pipeline.py TRAIN[,TRAIN...] VAL [--color yellow|green] [--tol T]
+Usage: python polars_pipeline.py TRAIN[,TRAIN...] VAL [--color yellow|green|fhvhv] [--tol T]
 Several training files (comma-separated) are scanned as one table: bench:scale uses that.
 --tol sets LinearRegression's LSQR tolerance (atol = btol; default scikit-learn's 1e-6).
 Prints one JSON object on stdout (the shape of the CLI's metrics JSON).
@@ -20,17 +20,21 @@ import sys
 
 import polars as pl
 
-from bench_common import CATEGORICAL, NUMERICAL, PREFIX, Clock, Vocabulary, design_matrix, emit, fit_and_score, parse_args, report, split
+from bench_common import CATEGORICAL, NUMERICAL, TRIP_COLUMNS, Clock, Vocabulary, design_matrix, emit, fit_and_score, parse_args, report, split
 
-USAGE = 'polars_pipeline.py TRAIN[,TRAIN...] VAL [--color yellow|green] [--tol T]'
+USAGE = 'polars_pipeline.py TRAIN[,TRAIN...] VAL [--color yellow|green|fhvhv] [--tol T]'
 
 
-def trips(paths, prefix, min_minutes=1, max_minutes=60):
-    """The kept trips of `paths` (a path or a list): location IDs, distance and duration in minutes (lazy)."""
-    pickup, dropoff = pl.col(f'{prefix}_pickup_datetime'), pl.col(f'{prefix}_dropoff_datetime')
+def trips(paths, color, min_minutes=1, max_minutes=60):
+    """The kept trips of `paths` (a path or a list) of a dataset (`yellow`, `green`, `fhvhv`): location IDs, distance and duration in minutes (lazy)."""
+    pickup_name, dropoff_name, distance_name = TRIP_COLUMNS[color]
+    pickup, dropoff = pl.col(pickup_name), pl.col(dropoff_name)
     # One scan per file, concatenated: TLC's schema drifts between months (int64 IDs before
     # 2023, `airport_fee` in 2023-01), which one scan over several files refuses.
-    needed = [pl.scan_parquet(path).select(pickup, dropoff, *CATEGORICAL, *NUMERICAL) for path in _as_list(paths)]
+    needed = [
+        pl.scan_parquet(path).select(pickup, dropoff, *CATEGORICAL, pl.col(distance_name).alias('trip_distance'))
+        for path in _as_list(paths)
+    ]
     return (
         pl.concat(needed, how='vertical_relaxed')
         .drop_nulls()
@@ -54,9 +58,9 @@ def design(vocab, df):
     return design_matrix(vocab, df['PULocationID'].to_numpy(), df['DOLocationID'].to_numpy(), df['trip_distance'].to_numpy())
 
 
-def main(train_paths, val_path, prefix, tol=None):
+def main(train_paths, val_path, color, tol=None):
     clock = Clock()
-    df_train, df_val = pl.collect_all([trips(train_paths, prefix), trips(val_path, prefix)])
+    df_train, df_val = pl.collect_all([trips(train_paths, color), trips(val_path, color)])
     clock.lap('read_and_clean')
 
     vocab = Vocabulary(df_train['PULocationID'].to_numpy(), df_train['DOLocationID'].to_numpy())
@@ -76,7 +80,7 @@ def main(train_paths, val_path, prefix, tol=None):
 
 if __name__ == '__main__':
     trains, val, opts = parse_args(USAGE, sys.argv[1:], options=['--color', '--tol'])
-    if opts.get('--color', 'yellow') not in PREFIX:
+    if opts.get('--color', 'yellow') not in TRIP_COLUMNS:
         sys.exit(f'usage: {USAGE}')
     tol = float(opts['--tol']) if '--tol' in opts else None
-    emit(main(trains, val, PREFIX[opts.get('--color', 'yellow')], tol))
+    emit(main(trains, val, opts.get('--color', 'yellow'), tol))

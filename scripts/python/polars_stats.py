@@ -16,7 +16,7 @@ of the rank-deficient one-hot design (what scikit-learn's centred LSQR converges
 same feature columns as DictVectorizer. RMSEs come exactly from the per-pair sums as well: the
 squared error of a pair's rows is a quadratic in its sums, so validation is one more GROUP BY.
 
-Usage: python polars_stats.py TRAIN[,TRAIN...] VAL [--color yellow|green]
+Usage: python polars_stats.py TRAIN[,TRAIN...] VAL [--color yellow|green|fhvhv]
 Prints one JSON object on stdout (the shape of the CLI's metrics JSON), with `pairs`, the
 number of zone pairs summed.
 """
@@ -26,26 +26,26 @@ import sys
 import numpy as np
 import polars as pl
 
-from bench_common import PREFIX, Clock, Vocabulary, emit, parse_args, report, split
+from bench_common import TRIP_COLUMNS, Clock, Vocabulary, emit, parse_args, report, split
 from polars_pipeline import rows_in, trips
 
-USAGE = 'polars_stats.py TRAIN[,TRAIN...] VAL [--color yellow|green]'
+USAGE = 'polars_stats.py TRAIN[,TRAIN...] VAL [--color yellow|green|fhvhv]'
 SUMS = ['n', 'sd', 'sdd', 'sy', 'syd', 'syy']
 
 
-def month_pair_sums(path, prefix):
+def month_pair_sums(path, color):
     """Per (PU, DO) pair of one file: n, Σd, Σd², Σy, Σyd, Σy² (lazy; collect it streaming)."""
     d, y = pl.col('trip_distance').cast(pl.Float64), pl.col('duration')
     return (
-        trips(path, prefix)
+        trips(path, color)
         .group_by('PULocationID', 'DOLocationID')
         .agg(n=pl.len().cast(pl.Float64), sd=d.sum(), sdd=(d * d).sum(), sy=y.sum(), syd=(y * d).sum(), syy=(y * y).sum())
     )
 
 
-def pair_sums(paths, prefix):
+def pair_sums(paths, color):
     """The per-pair sums of all `paths`, a month at a time, merged by adding them up."""
-    months = [month_pair_sums(path, prefix).collect(engine='streaming') for path in paths]
+    months = [month_pair_sums(path, color).collect(engine='streaming') for path in paths]
     return pl.concat(months, how='vertical_relaxed').group_by('PULocationID', 'DOLocationID').agg(pl.col(SUMS).sum()).sort('PULocationID', 'DOLocationID')
 
 
@@ -103,9 +103,9 @@ def squared_error(vocab, pairs, coef, intercept):
     return float(np.sum(syy - 2 * a * sy - 2 * c * syd + a * a * n + 2 * a * c * sd + c * c * sdd)), float(n.sum())
 
 
-def main(train_paths, val_path, prefix):
+def main(train_paths, val_path, color):
     clock = Clock()
-    train_pairs, val_pairs = pair_sums(train_paths, prefix), pair_sums([val_path], prefix)
+    train_pairs, val_pairs = pair_sums(train_paths, color), pair_sums([val_path], color)
     clock.lap('read_clean_and_sum')
 
     vocab = Vocabulary(train_pairs['PULocationID'].to_numpy(), train_pairs['DOLocationID'].to_numpy())
@@ -126,6 +126,6 @@ def main(train_paths, val_path, prefix):
 
 if __name__ == '__main__':
     trains, val, opts = parse_args(USAGE, sys.argv[1:], options=['--color'])
-    if opts.get('--color', 'yellow') not in PREFIX:
+    if opts.get('--color', 'yellow') not in TRIP_COLUMNS:
         sys.exit(f'usage: {USAGE}')
-    emit(main(trains, val, PREFIX[opts.get('--color', 'yellow')]))
+    emit(main(trains, val, opts.get('--color', 'yellow')))
