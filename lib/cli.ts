@@ -12,7 +12,7 @@ import { createWriteStream, openSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { DATASETS, type Dataset } from './datasets.js';
+import { DATASETS, recordedDataset, type Dataset } from './datasets.js';
 import { OptionError } from './errors.js';
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { isMlopsCommand, mlopsMain } from './mlopsCli.js';
@@ -22,7 +22,7 @@ import { predictRecordBatches, predictTrips, RecordError } from './predict.js';
 import { tripColumnsFor } from './clean.js';
 import { readTripGroups } from './read.js';
 import { loadModelRef, type ResolvedModelRef } from './registry.js';
-import { fetchTrips, type Color } from './source.js';
+import { fetchTrips } from './source.js';
 import { Progress, reportError, safeWriter } from './terminal.js';
 
 /**
@@ -135,7 +135,7 @@ Options:
   --model REF       the model: a file, an alias of the registry (production), a run id
                     (or an 8+ character prefix of one) or 'latest' (default ${DEFAULT_MODEL_PATH})
   --runs-dir DIR    runs store for aliases and run ids (default: $TAXI_RUNS_DIR, else runs/)
-  --color COLOR     yellow or green, for a month SRC (default yellow)
+  --color DATASET   yellow, green, fhv or fhvhv, for a month SRC (default: the model's)
   --cache-dir DIR   data cache (default: $TAXI_DATA_DIR, else data/)
   -q, --quiet       no notes or download messages on stderr (errors only)
   -v, --verbose     stack traces on errors
@@ -353,7 +353,7 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
     throw new UsageError(`${NAME}: predict takes one input file, got ${positionals.length} (see predict --help)`);
   }
   const input = positionals[0] ?? '-';
-  const color = values.color !== undefined ? parseColor(values.color) : undefined;
+  const color = values.color !== undefined ? parseDataset('--color', values.color) : undefined;
   if (input === '-' && io.stdin.isTTY) {
     throw new UsageError(`${NAME}: predict needs a month, a parquet file or URL, or JSON records piped on stdin (see predict --help)`);
   }
@@ -392,7 +392,7 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
     // A month or URL is downloaded into the cache once, as --train/--val are; a local path is checked.
     const progress = values.quiet ? undefined : new Progress(io.stderr, false);
     const path = await fetchTrips(input, {
-      ...(color !== undefined ? { color } : {}),
+      color: color ?? recordedDataset(saved.metadata),
       ...(values['cache-dir'] !== undefined ? { cacheDir: values['cache-dir'] } : {}),
       ...(progress ? { onProgress: (got: number, total: number) => progress.bytes(`download ${input}`, got, total) } : {}),
     }).finally(() => progress?.end());
@@ -623,13 +623,6 @@ function parseNonNegative(option: string, value: string): number {
     throw new UsageError(`${NAME}: ${option} must be a number ≥ 0, got '${value}'`);
   }
   return n;
-}
-
-function parseColor(value: string): Color {
-  if (value !== 'yellow' && value !== 'green') {
-    throw new UsageError(`${NAME}: --color must be yellow or green, got '${value}'`);
-  }
-  return value;
 }
 
 /** Plain decimal notation: 12, -5, 0.5, 1e6; not 0x10, 0b1, Infinity or '' (which Number() takes). */

@@ -137,6 +137,19 @@ export function checkDataset(dataset: string): Dataset {
 }
 
 /**
+ * The dataset a model was trained on, as its metadata records it (`color`, written by `train`),
+ * else yellow (the course's, and what older model files were trained on): the months a model
+ * predicts or is monitored on are fetched as that dataset unless the caller says otherwise.
+ *
+ * @example
+ * recordedDataset((await loadModel('models/lin_reg.json')).metadata); // 'yellow'
+ */
+export function recordedDataset(metadata: Readonly<Record<string, unknown>>): Dataset {
+  const color = metadata.color;
+  return typeof color === 'string' && (DATASETS as readonly string[]).includes(color) ? (color as Dataset) : 'yellow';
+}
+
+/**
  * Why a month of a dataset cannot serve the course's features, or undefined when it can.
  *
  * Months are compared as 'YYYY-MM' strings, which sort as dates.

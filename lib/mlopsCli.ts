@@ -18,7 +18,7 @@ import { aliasesByRun, aliasHistory, promote, readRegistry } from './registry.js
 import { retrain } from './retrain.js';
 import { compareRuns, defaultRunsDir, findRun, listRuns, runsTable, type RunKind } from './runs.js';
 import { writeFileAtomic } from './output.js';
-import type { Color } from './source.js';
+import { DATASETS, type Dataset } from './datasets.js';
 import { reportError, safeWriter } from './terminal.js';
 
 const NAME = 'taxi-duration';
@@ -45,7 +45,7 @@ const STORE_HELP = `  --runs-dir DIR        runs store (default: $TAXI_RUNS_DIR,
   -v, --verbose         stack traces on errors
   -h, --help            this help`;
 
-const DATA_HELP = `  --color COLOR         yellow or green, for months (default: the model's)
+const DATA_HELP = `  --color DATASET       yellow, green, fhv or fhvhv, for months (default: the model's)
   --cache-dir DIR       data cache (default: $TAXI_DATA_DIR, else data/)
   --synthetic           generate the months (offline), as training with --synthetic does
   --synthetic-rows N    rows per generated month (default 100000)
@@ -326,12 +326,12 @@ function monitorSummary(report: MonitorReport, reportFile: string | undefined, r
 
 function dataSource(values: MonitorValues | RetrainValues): MonthSourceOptions {
   const color = str(values.color);
-  if (color !== undefined && color !== 'yellow' && color !== 'green') throw new OptionError(`${NAME}: --color must be yellow or green, got '${color}'`);
+  if (color !== undefined && !(DATASETS as readonly string[]).includes(color)) throw new OptionError(`${NAME}: --color must be one of ${DATASETS.join(', ')} (the dataset), got '${color}'`);
   const cacheDir = str(values['cache-dir']);
   const rows = str(values['synthetic-rows']);
   if (rows !== undefined && !values.synthetic) throw new OptionError(`${NAME}: --synthetic-rows needs --synthetic`);
   return {
-    ...(color !== undefined ? { color: color as Color } : {}),
+    ...(color !== undefined ? { color: color as Dataset } : {}),
     ...(cacheDir !== undefined ? { cacheDir } : {}),
     ...(values.synthetic ? { synthetic: true } : {}),
     ...(rows !== undefined ? { syntheticRows: parseCount('--synthetic-rows', rows) } : {}),

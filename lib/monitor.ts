@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { writeFileAtomic } from './output.js';
-import { cleanTripGroups, type CleanTrips } from './clean.js';
+import { cleanTripGroups, tripColumnsFor, type CleanTrips } from './clean.js';
 import { hashFile } from './fileHash.js';
 import { isGeneratedFile } from './generated.js';
 import { rootMeanSquaredError } from './metrics.js';
@@ -32,7 +32,8 @@ import { readTripGroups } from './read.js';
 import { findRunOfModel, loadModelRef, type ResolvedModelRef } from './registry.js';
 import { plotlyAsset, scriptSrc } from './runAssets.js';
 import { defaultRunsDir, recordRun, runsCacheDir, type ActiveRun, type Run } from './runs.js';
-import { defaultCacheDir, fetchTrips, parseMonth, type Color } from './source.js';
+import { recordedDataset, type Dataset } from './datasets.js';
+import { defaultCacheDir, fetchTrips, parseMonth } from './source.js';
 
 /**
  * Limits a month must stay within; a measure past its limit flags the month.
@@ -123,7 +124,7 @@ export interface MonitorReport {
 /** Where monitored months come from (as `train()`'s options). */
 export interface MonthSourceOptions {
   /** Taxi colour of months given as `YYYY-MM`. Default: the model's, else yellow. */
-  color?: Color;
+  color?: Dataset;
   /** Cache folder. Default `defaultCacheDir()`. */
   cacheDir?: string;
   /** Base URL of the TLC site. Default env `TLC_BASE_URL`, else TLC's. */
@@ -243,7 +244,7 @@ export interface MonthData {
  * @example
  * const { clean } = await readMonth('2024-03', model, { cacheDir: 'data' });
  */
-export async function readMonth(month: string, saved: Pick<LoadedModel, 'metadata'>, options: MonthSourceOptions = {}, progress: (e: MonitorProgress) => void = () => {}): Promise<MonthData> {
+export async function readMonth(month: string, saved: Pick<LoadedModel, 'metadata' | 'features'>, options: MonthSourceOptions = {}, progress: (e: MonitorProgress) => void = () => {}): Promise<MonthData> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const color = monthColor(saved, options);
   let path: string;
@@ -256,7 +257,7 @@ export async function readMonth(month: string, saved: Pick<LoadedModel, 'metadat
   }
   progress({ month, message: `${month}: reading ${path}` });
   const { minDuration, maxDuration } = durationFilter(saved);
-  const clean = await cleanTripGroups(readTripGroups(path), { minDuration, maxDuration, pickup: false });
+  const clean = await cleanTripGroups(readTripGroups(path, { required: tripColumnsFor(saved.features) }), { minDuration, maxDuration, pickup: false, features: saved.features });
   return { month, path, generated: options.synthetic === true || (await isGeneratedFile(path)), clean };
 }
 
@@ -344,7 +345,7 @@ async function trainingProfile(loaded: LoadedModel & { ref: ResolvedModelRef }, 
     }
   }
   context.progress({ message: `the model has no training profile: profiling its training data ${path}` });
-  const clean = await cleanTripGroups(readTripGroups(path), { minDuration, maxDuration, pickup: false });
+  const clean = await cleanTripGroups(readTripGroups(path, { required: tripColumnsFor(loaded.features) }), { minDuration, maxDuration, pickup: false, features: loaded.features });
   const profile = buildProfile({ duration: clean.duration, ...clean.features });
   await writeFileAtomic(cacheFile, JSON.stringify(profile) + '\n').catch(() => undefined); // a cache: failing to keep it costs a re-read later
   return { profile, from: 'training data' };
@@ -420,8 +421,8 @@ function durationFilter(saved: Pick<LoadedModel, 'metadata'>): { minDuration: nu
   };
 }
 
-function monthColor(saved: Pick<LoadedModel, 'metadata'>, options: MonthSourceOptions): Color {
-  return options.color ?? (saved.metadata.color === 'green' ? 'green' : 'yellow');
+function monthColor(saved: Pick<LoadedModel, 'metadata'>, options: MonthSourceOptions): Dataset {
+  return options.color ?? recordedDataset(saved.metadata);
 }
 
 function mean(values: ArrayLike<number>): number {

@@ -372,7 +372,7 @@ describe('taxi-duration: end to end against a local TLC server', () => {
       expectOneLineError(green, /^source: HTTP 404 .*green_tripdata_2024-03\.parquet/);
       expect(green.code).toBe(1);
       const badColor = await cli(['predict', '2024-03', '--color', 'red', ...model]);
-      expectOneLineError(badColor, /^taxi-duration: --color must be yellow or green, got 'red'$/);
+      expectOneLineError(badColor, /^taxi-duration: --color must be one of yellow, green, fhv, fhvhv \(the dataset\), got 'red'$/);
       expect(badColor.code).toBe(2);
     });
   });

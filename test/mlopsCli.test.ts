@@ -144,7 +144,7 @@ describe('taxi-duration monitor', () => {
     expectError(await run('monitor', '--months', '2024-03'), 2, /monitor needs --model/);
     expectError(await run(...base, '--months', '2024-03', '--max-psi', '0x10'), 2, /--max-psi must be a number ≥ 0 like 0\.2, got '0x10'/);
     expectError(await run(...base, '--months', '2024-03', '--max-unseen', '2'), 2, /--max-unseen is a fraction below 1/);
-    expectError(await run(...base, '--months', '2024-03', '--color', 'red'), 2, /--color must be yellow or green/);
+    expectError(await run(...base, '--months', '2024-03', '--color', 'red'), 2, /--color must be one of yellow, green, fhv, fhvhv \(the dataset\), got 'red'/);
     expectError(await run(...base, '--months', '2024-03', '--synthetic-rows', '5'), 2, /--synthetic-rows needs --synthetic/);
     expectError(await run(...base, '--months', '2024-03', 'extra'), 2, /monitor takes no argument 'extra'/);
     expectError(await run(...base, '--months', '2024-13'), 1, /^source: month "2024-13"/);

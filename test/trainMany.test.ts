@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -26,6 +26,9 @@ import {
   predictTrips,
   readTrips,
   rootMeanSquaredError,
+  cleanTripGroups,
+  readTripGroups,
+  monitorModel,
   train,
   writeSyntheticTrips,
   type Dataset,
@@ -259,6 +262,23 @@ describe('the command: features, estimators, datasets', () => {
     expect(predicted.code, predicted.stderr).toBe(0);
     const expected = predictTrips(saved, await readTrips(monthPath('2023-05', 'fhv'), { required: ['pickup', 'dropoff', 'PULocationID', 'DOLocationID'] })).duration;
     expect(predicted.stdout.split('\n').slice(0, -1)).toEqual(Array.from(expected, (y) => (Number.isNaN(y) ? 'null' : String(y))));
+    // A month given by name is fetched as the model's dataset (fhv), not yellow: the same predictions.
+    // (A cache holding only the FHV month, and no reachable site: fetching it as yellow would fail.)
+    const fhvOnly = join(dir, 'fhv-only-cache');
+    await mkdir(fhvOnly, { recursive: true });
+    await copyFile(monthPath('2023-05', 'fhv'), join(fhvOnly, 'fhv_tripdata_2023-05.parquet'));
+    const site = process.env.TLC_BASE_URL;
+    process.env.TLC_BASE_URL = 'http://127.0.0.1:9/trip-data';
+    const byMonth = await cli(['predict', '2023-05', '--cache-dir', fhvOnly, '--model', join(out, 'lin_reg.json'), '-q']).finally(() => {
+      if (site === undefined) delete process.env.TLC_BASE_URL;
+      else process.env.TLC_BASE_URL = site;
+    });
+    expect(byMonth.code, byMonth.stderr).toBe(0);
+    expect(byMonth.stdout).toBe(predicted.stdout);
+    // Monitoring reads FHV months with the zones-only model too (its profile has no distance).
+    const report = await monitorModel({ model: join(out, 'lin_reg.json'), months: '2023-05', cacheDir: fhvOnly, baseUrl: 'http://127.0.0.1:9/trip-data', record: false, runsDir: join(dir, 'runs-fhv') });
+    const clean = await cleanTripGroups(readTripGroups(monthPath('2023-05', 'fhv'), { required: ['pickup', 'dropoff', 'PULocationID', 'DOLocationID'] }), { features: saved.features, pickup: false });
+    expect(report.months[0]!.rmse).toBe(rootMeanSquaredError(clean.duration, predictTrips(saved, clean.features).duration));
     const refused = await cli(['--dataset', 'fhv', '--train', '2023-01', '--val', '2023-04', '--cache-dir', cacheDir, '--features', 'PU_DO,trip_distance', '--out', out]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe('pipeline: fhv files record no trip distance, but the features (PU_DO,trip_distance) need it; train on the zones alone: --features PULocationID,DOLocationID (features option)\n');
