@@ -10,7 +10,6 @@ export * from './columns.js';
 export * from './datasets.js';
 export * from './months.js';
 export * from './source.js';
-export * from './months.js';
 export * from './read.js';
 export * from './clean.js';
 export * from './frame.js';

@@ -57,6 +57,17 @@ const connectionsList = (quick ? '1,16' : values.connections).split(',').map(Num
 const peers = (quick ? 'ours' : values.peers).split(',') as Peer[];
 type Peer = 'ours' | 'fastapi' | 'flask';
 
+// The Python peers come from scripts/python/requirements-serve.txt, which environment/setup.sh does
+// not install (CI runs ours only): say so up front, not as a spawn error after minutes of work.
+const missingPeers = peers.filter((p) => p !== 'ours' && !existsSync(join(python, p === 'fastapi' ? 'uvicorn' : 'gunicorn')));
+if (missingPeers.length > 0) {
+  console.error(
+    `bench-serve: the ${missingPeers.join(' and ')} peer${missingPeers.length > 1 ? 's are' : ' is'} not installed in .venv; ` +
+      'install them with `.venv/bin/pip install -r scripts/python/requirements-serve.txt`, or run ours alone with `-- --peers ours`',
+  );
+  process.exit(2);
+}
+
 if (!existsSync(join(dist, 'cli.js'))) {
   console.error('bench-serve: lib/dist/cli.js is missing; run `npm run build` first (npm run bench:serve does)');
   process.exit(1);
