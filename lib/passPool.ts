@@ -150,6 +150,8 @@ class WorkerExecutor {
 export class PassPool {
   /** Busy seconds of the jobs, summed over threads. */
   readonly seconds: PoolSeconds = { accumulate: 0, score: 0 };
+  /** Row groups read ahead ({@link prefetch}) that a score job then took (`used`) or that were read for nothing (`unused`, counted at {@link close}). */
+  readonly readAhead = { used: 0, unused: 0 };
   readonly #workers: WorkerExecutor[];
   readonly #idle: WorkerExecutor[];
   readonly #waiting: ((executor: WorkerExecutor) => void)[] = [];
@@ -245,9 +247,14 @@ export class PassPool {
       }
       return worker.request({ type: 'score', id: this.#nextId++, modelId: model.id, job }, onRows);
     };
-    // The worker that read this job ahead scores it; the others take jobs in turn.
-    const holder = this.#holding.get(jobKey(job));
-    if (holder !== undefined) this.#holding.delete(jobKey(job));
+    // The worker that read this job ahead scores it; the others take jobs in turn, and a job taken
+    // that was still to be read ahead is no longer (a worker reading it too would only waste a core).
+    const key = jobKey(job);
+    const holder = this.#holding.get(key);
+    if (holder !== undefined) {
+      this.#holding.delete(key);
+      this.readAhead.used += 1;
+    } else this.#ahead = this.#ahead.filter((next) => jobKey(next) !== key);
     const reply = holder !== undefined ? await this.#onHeld('score', holder, run) : await this.#onWorker('score', run);
     return (reply as Extract<PoolReply, { type: 'scored' }>).groups;
   }
@@ -255,6 +262,8 @@ export class PassPool {
   /** Ends the worker threads (jobs still running are abandoned, jobs not started are refused). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.readAhead.unused += this.#holding.size;
+    this.#holding.clear();
     await Promise.all(this.#workers.map((worker) => worker.stop()));
   }
 

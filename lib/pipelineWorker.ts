@@ -88,8 +88,12 @@ async function* readAhead(ahead: NonNullable<typeof held>, onRows: (rows: number
 
 if (!isMainThread && port !== null && (workerData as { kind?: string } | null)?.kind === POOL_WORKER_KIND) {
   // One request at a time, in the order sent: the pool sends a worker its next job only when the last is done.
+  // Except `collect`: the pool asks for the sums once every accumulate job has been answered, when
+  // this thread may already be reading ahead for the score pass; the sums are not the read-ahead's
+  // business, so they go back at once instead of after a row group's read (the model waits for them).
   let queue = Promise.resolve();
   port.on('message', (request: PoolRequest) => {
-    queue = queue.then(() => handle(request));
+    if (request.type === 'collect') void handle(request);
+    else queue = queue.then(() => handle(request));
   });
 }

@@ -269,6 +269,34 @@ describe('train on worker threads (the built library)', () => {
     }
   });
 
+  it('reads every validation row group once: a job another thread takes is no longer read ahead', async () => {
+    const lib = await loadDist();
+    const { PassPool } = (await import(new URL('../lib/dist/passPool.js', import.meta.url).href)) as typeof import('../lib/passPool.js');
+    const { modelData } = (await import(new URL('../lib/dist/score.js', import.meta.url).href)) as typeof import('../lib/score.js');
+    // Three training row groups on two threads: the thread left over reads ahead, then the next too.
+    const [trainPath, valPath] = [join(dir, 'ahead-train.parquet'), join(dir, 'ahead-val.parquet')];
+    await writeSyntheticTrips(trainPath, { month: '2023-05', rows: 9_000, seed: 61, rowGroupSize: 3_000 });
+    await writeSyntheticTrips(valPath, { month: '2023-06', rows: 12_000, seed: 62, rowGroupSize: 3_000 });
+    const fitted = await lib.train({ train: trainPath, val: valPath, outDir: join(dir, 'ahead'), plotName: false, runs: false, parallel: false });
+    const spec = { minDuration: 1, maxDuration: 60, features: lib.COURSE_FEATURES };
+    const jobs = (path: string, groups: number) => Array.from({ length: groups }, (_, g) => ({ path, rowGroups: [g, g + 1] as [number, number], spec }));
+    const pool = PassPool.start(2);
+    try {
+      const accumulating = Promise.all(jobs(trainPath, 3).map((job) => pool.accumulate(job)));
+      pool.prefetch(jobs(valPath, 4));
+      await accumulating;
+      await pool.statistics(spec);
+      pool.setModel(modelData({ vectorizer: fitted.vectorizer, model: fitted.model, features: lib.COURSE_FEATURES }));
+      const scored = (await Promise.all(jobs(valPath, 4).map((job) => pool.score(job)))).flat();
+      expect(scored.reduce((n, g) => n + g.rowsRead, 0)).toBe(12_000);
+      expect(scored.reduce((n, g) => n + g.rowsKept, 0)).toBe(fitted.val.rowsKept);
+    } finally {
+      await pool.close();
+    }
+    // The two read ahead were scored by the threads holding them; the two others were scored, not read twice.
+    expect(pool.readAhead).toEqual({ used: 2, unused: 0 });
+  });
+
   it('passes a validation file error through unchanged and leaves no worker behind', async () => {
     const lib = await loadDist();
     const bad = join(dir, 'bad-val.parquet');
