@@ -24,7 +24,9 @@
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { STATUS_CODES } from 'node:http';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 
@@ -213,6 +215,18 @@ export async function startService(options: ServiceOptions): Promise<PredictionS
     http: { connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))), headersTimeout: requestTimeoutMs },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Faults below HTTP (a request cut by the timeout, headers too large, not HTTP at all) get the
+    // same JSON errors as the routes' faults, and a line in the log.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Duplex) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const { status, body } = clientFault(error, requestTimeoutMs);
+      log('warn', 'client error', { status, code: body.code, error: error.message });
+      if (socket.writable) {
+        const text = JSON.stringify(body);
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+      }
+      socket.destroy();
+    },
   });
 
   app.removeAllContentTypeParsers();
@@ -538,6 +552,18 @@ function fieldOf(error: RecordError): { field?: string } {
 }
 
 /** The status and JSON body for an error; a client never sees a stack or an internal message. */
+/** The JSON answer to a fault found before any route runs (Node's HTTP parser or its request timeout). */
+function clientFault(error: NodeJS.ErrnoException, requestTimeoutMs: number): { status: number; body: { error: string; code: string } } {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    return {
+      status: 408,
+      body: { error: `serve: the request did not arrive whole within ${requestTimeoutMs.toLocaleString('en-US')} ms; send it at once, or start the service with a longer --request-timeout (requestTimeoutMs)`, code: 'request_timeout' },
+    };
+  }
+  if (error.code === 'HPE_HEADER_OVERFLOW') return { status: 431, body: { error: 'serve: the request headers are larger than the limit (16 KB); send fewer or shorter headers', code: 'headers_too_large' } };
+  return { status: 400, body: { error: `serve: the request is not valid HTTP/1.1 (${error.code ?? error.message})`, code: 'bad_http' } };
+}
+
 function errorResponse(error: FastifyError | ClientError | JsonRecordsError, maxRecords: number, maxBodyBytes: number): { status: number; body: Record<string, unknown> } {
   if (error instanceof ClientError) return { status: error.statusCode, body: { error: error.message, code: error.code, ...error.where } };
   if (error instanceof JsonRecordsError) {

@@ -415,7 +415,33 @@ describe('serve: shutdown and timeouts', () => {
     await new Promise<void>((done) => socket.once('connect', () => done()));
     socket.write('POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"PULocationID"');
     const answer = await response;
-    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(answer).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+    expect(answer).toMatch(/\r\nContent-Type: application\/json; charset=utf-8\r\n/);
+    // The same JSON error as every other fault, with the fix.
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: 'serve: the request did not arrive whole within 300 ms; send it at once, or start the service with a longer --request-timeout (requestTimeoutMs)',
+      code: 'request_timeout',
+    });
+  });
+
+  it('answers a request that is not HTTP, or whose headers are too large, with a JSON error and a log line', async () => {
+    const { service, logs } = await start();
+    const ask = async (text: string) => {
+      const { socket, response } = rawClient(service.url);
+      await new Promise<void>((done) => socket.once('connect', () => done()));
+      socket.write(text);
+      const answer = await response;
+      return { head: answer.slice(0, answer.indexOf('\r\n')), body: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { code: string; error: string } };
+    };
+    const garbage = await ask('HELLO THERE\r\n\r\n');
+    expect(garbage.head).toBe('HTTP/1.1 400 Bad Request');
+    expect(garbage.body).toMatchObject({ code: 'bad_http', error: expect.stringMatching(/^serve: the request is not valid HTTP\/1\.1 \(HPE_/) });
+    const huge = await ask(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge.head).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(huge.body.code).toBe('headers_too_large');
+    expect(logs.filter((e) => e.event === 'client error').map((e) => e.code)).toEqual(['bad_http', 'headers_too_large']);
+    // The service goes on answering.
+    expect((await service.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 
   it('refuses to start on a bad model or a port in use, leaving nothing running', async () => {
