@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import type { DataFrame } from 'danfojs';
 import type { CleanTrips } from './clean.js';
 import type { Trips } from './read.js';
+import { hyparquetCompressors } from './zstd.js';
 
 /** Options of {@link toDataFrame}. Give `head` or `sample`, not both; neither means `head: 10`. */
 export interface ToDataFrameOptions {
@@ -102,10 +103,7 @@ export async function peekTrips(path: string, options: PeekTripsOptions = {}): P
   const { rows = 5 } = options;
   if (!Number.isSafeInteger(rows) || rows < 0) throw new Error(`frame: rows must be a non-negative integer, got ${rows}`);
   // Loaded here: hyparquet's row assembly and the pure-JS decompressors are only needed to look.
-  const [{ asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema }, { compressors }] = await Promise.all([
-    import('hyparquet'),
-    import('hyparquet-compressors'),
-  ]);
+  const [{ asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema }, compressors] = await Promise.all([import('hyparquet'), hyparquetCompressors()]);
   let columns: string[];
   let records: Record<string, unknown>[];
   try {

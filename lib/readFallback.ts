@@ -12,6 +12,7 @@
 import type { FileMetaData } from 'hyparquet';
 import { asyncBufferOf, type OpenFile } from './parquetFile.js';
 import { ZoneIdError, type ChunkSpec, type ChunkTarget } from './parquetPages.js';
+import { hyparquetCompressors } from './zstd.js';
 
 /** Thrown when hyparquet cannot decode the chunk either because the file uses something it does not support. */
 export class UnsupportedByHyparquetError extends Error {}
@@ -32,7 +33,7 @@ export interface ChunkPlace {
  *   range; any other error of hyparquet's for data it cannot decode.
  */
 export async function decodeChunkWithHyparquet(file: OpenFile, metadata: FileMetaData, place: ChunkPlace, spec: ChunkSpec, target: ChunkTarget): Promise<void> {
-  const [{ parquetRead }, { compressors }] = await Promise.all([import('hyparquet'), import('hyparquet-compressors')]);
+  const [{ parquetRead }, compressors] = await Promise.all([import('hyparquet'), hyparquetCompressors()]);
   const { out, missing, bit, offset } = target;
   const nullValue = out instanceof Int32Array ? -1 : NaN;
   const convert = converter(spec);

@@ -88,4 +88,19 @@ describe('zstdPageDecompressor: Node\'s built-in zstd where present, wasm elsewh
     expect(() => decompress(frame, page.length + 1)).toThrow(/^zstd: /);
     expect(() => decompress(page.subarray(0, 100), 100)).toThrow(/^zstd: invalid zstd data/);
   });
+
+  it("gives hyparquet this decompressor for ZSTD (not fzstd), each page a copy of its own", async () => {
+    const { hyparquetCompressors, zstdWasm } = await import('../lib/zstd.js');
+    const pages = [0, 1].map((k) => Uint8Array.from({ length: 40_000 }, (_, i) => (i * 31 + k * 17) % 253));
+    const frames = await Promise.all(pages.map(async (page) => (await zstdWasm()).compress(page, 3)));
+    const { ZSTD, SNAPPY } = await hyparquetCompressors();
+    expect(SNAPPY).toBeTypeOf('function');
+    const first = ZSTD!(frames[0]!, pages[0]!.length);
+    const second = ZSTD!(frames[1]!, pages[1]!.length);
+    // hyparquet may keep views of a page: the second call must not overwrite the first's bytes.
+    expect(Array.from(first)).toEqual(Array.from(pages[0]!));
+    expect(Array.from(second)).toEqual(Array.from(pages[1]!));
+    // The page header's size is checked (fzstd ignores it).
+    expect(() => ZSTD!(frames[0]!, pages[0]!.length - 1)).toThrow(/^zstd: /);
+  });
 });
