@@ -20,11 +20,6 @@ import { checkAlias, loadModelRef, promote, readRegistry } from './registry.js';
 import { defaultRunsDir, recordRun } from './runs.js';
 import { parseMonth } from './source.js';
 
-/** What `train()` is given for a window of months, and which months that is: the whole window. */
-function trainingData(window: readonly string[]): { train: string[]; months: string[] } {
-  return { train: [...window], months: [...window] };
-}
-
 /** Options of {@link retrain}. */
 export interface RetrainOptions extends MonthSourceOptions {
   /** The newest month, `YYYY-MM`: monitored, then the month both models are compared on. */
@@ -63,7 +58,7 @@ export interface RetrainResult {
   production: { runId: string; rmse: number };
   /** The newest month's monitoring. */
   monitor: { runId: string | null; flagged: boolean; flags: string[] };
-  /** Months the candidate should train on (the window) and months it did train on (today: the newest of the window). */
+  /** Months the candidate should train on (the window) and months it did train on (the window, when a candidate was trained). */
   window: string[];
   trainedOn: string[];
   /** The candidate, when one was trained. */
@@ -156,14 +151,13 @@ export async function retrain(options: RetrainOptions): Promise<RetrainResult> {
       };
       if (!report.flagged && !options.force) return finish(`nothing to do: ${alias} is within the thresholds on ${month}`, false);
 
-      // 2. Train a candidate on the window (today: its newest month, see trainingData), validated on the newest month.
-      const training = trainingData(window);
-      result.trainedOn = training.months;
+      // 2. Train a candidate on the window, validated on the newest month.
+      result.trainedOn = [...window];
       const outDir = join(runsDir, `.retrain-${run.id}`);
       let candidateRunId: string;
       try {
         const trained = await train({
-          train: training.train,
+          train: result.trainedOn,
           val: month,
           ...(options.color !== undefined ? { color: options.color } : {}),
           ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
