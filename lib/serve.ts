@@ -551,7 +551,6 @@ function fieldOf(error: RecordError): { field?: string } {
   return error.field !== undefined ? { field: error.field } : {};
 }
 
-/** The status and JSON body for an error; a client never sees a stack or an internal message. */
 /** The JSON answer to a fault found before any route runs (Node's HTTP parser or its request timeout). */
 function clientFault(error: NodeJS.ErrnoException, requestTimeoutMs: number): { status: number; body: { error: string; code: string } } {
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
@@ -564,6 +563,7 @@ function clientFault(error: NodeJS.ErrnoException, requestTimeoutMs: number): { 
   return { status: 400, body: { error: `serve: the request is not valid HTTP/1.1 (${error.code ?? error.message})`, code: 'bad_http' } };
 }
 
+/** The status and JSON body for an error; a client never sees a stack or an internal message. */
 function errorResponse(error: FastifyError | ClientError | JsonRecordsError, maxRecords: number, maxBodyBytes: number): { status: number; body: Record<string, unknown> } {
   if (error instanceof ClientError) return { status: error.statusCode, body: { error: error.message, code: error.code, ...error.where } };
   if (error instanceof JsonRecordsError) {
