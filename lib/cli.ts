@@ -12,7 +12,8 @@ import { createWriteStream, openSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { DATASETS, recordedDataset, type Dataset } from './datasets.js';
+import { recordedDataset } from './datasets.js';
+import { parseDatasetOption } from './cliOptions.js';
 import { OptionError } from './errors.js';
 import { JsonRecordsError, readJsonRecords } from './jsonRecords.js';
 import { isMlopsCommand, mlopsMain } from './mlopsCli.js';
@@ -313,7 +314,7 @@ async function trainCommand(argv: readonly string[], io: CliIo): Promise<number>
   const options: TrainOptions = {
     ...(values.train !== undefined ? { train: values.train } : {}),
     ...(values.val !== undefined ? { val: values.val } : {}),
-    ...(dataset !== undefined ? { color: parseDataset(values.color !== undefined ? '--color' : '--dataset', dataset) } : {}),
+    ...(dataset !== undefined ? { color: parseDatasetOption(values.color !== undefined ? '--color' : '--dataset', dataset) } : {}),
     ...(values.features !== undefined ? { features: values.features } : {}),
     ...(values.estimator !== undefined ? { estimator: values.estimator } : {}),
     ...(Object.keys(estimatorOptions).length > 0 ? { estimatorOptions } : {}),
@@ -353,7 +354,7 @@ async function predictCommand(argv: readonly string[], io: CliIo): Promise<numbe
     throw new UsageError(`${NAME}: predict takes one input file, got ${positionals.length} (see predict --help)`);
   }
   const input = positionals[0] ?? '-';
-  const color = values.color !== undefined ? parseDataset('--color', values.color) : undefined;
+  const color = values.color !== undefined ? parseDatasetOption('--color', values.color) : undefined;
   if (input === '-' && io.stdin.isTTY) {
     throw new UsageError(`${NAME}: predict needs a month, a parquet file or URL, or JSON records piped on stdin (see predict --help)`);
   }
@@ -609,13 +610,6 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(argv: readonly
 }
 
 /** The train command's dataset (`--color`, `--dataset`): TLC's four. */
-function parseDataset(option: string, value: string): Dataset {
-  if (!(DATASETS as readonly string[]).includes(value)) {
-    throw new UsageError(`${NAME}: ${option} must be one of ${DATASETS.join(', ')} (the dataset), got '${value}'`);
-  }
-  return value as Dataset;
-}
-
 /** A number ≥ 0 in plain decimal notation (an estimator's alpha or tolerance). */
 function parseNonNegative(option: string, value: string): number {
   const n = Number(value);

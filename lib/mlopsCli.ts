@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import type { CliIo } from './cli.js';
+import { parseDatasetOption } from './cliOptions.js';
 import { OptionError } from './errors.js';
 import { monitorReportHtml } from './mlopsCharts.js';
 import { DEFAULT_THRESHOLDS, monitorModel, type MonitorProgress, type MonitorReport, type MonitorThresholds, type MonthSourceOptions } from './monitor.js';
@@ -18,7 +19,6 @@ import { aliasesByRun, aliasHistory, promote, readRegistry } from './registry.js
 import { retrain } from './retrain.js';
 import { compareRuns, defaultRunsDir, findRun, listRuns, runsTable, type RunKind } from './runs.js';
 import { writeFileAtomic } from './output.js';
-import { DATASETS, type Dataset } from './datasets.js';
 import { reportError, safeWriter } from './terminal.js';
 
 const NAME = 'taxi-duration';
@@ -325,13 +325,13 @@ function monitorSummary(report: MonitorReport, reportFile: string | undefined, r
 }
 
 function dataSource(values: MonitorValues | RetrainValues): MonthSourceOptions {
-  const color = str(values.color);
-  if (color !== undefined && !(DATASETS as readonly string[]).includes(color)) throw new OptionError(`${NAME}: --color must be one of ${DATASETS.join(', ')} (the dataset), got '${color}'`);
+  const given = str(values.color);
+  const color = given === undefined ? undefined : parseDatasetOption('--color', given);
   const cacheDir = str(values['cache-dir']);
   const rows = str(values['synthetic-rows']);
   if (rows !== undefined && !values.synthetic) throw new OptionError(`${NAME}: --synthetic-rows needs --synthetic`);
   return {
-    ...(color !== undefined ? { color: color as Dataset } : {}),
+    ...(color !== undefined ? { color } : {}),
     ...(cacheDir !== undefined ? { cacheDir } : {}),
     ...(values.synthetic ? { synthetic: true } : {}),
     ...(rows !== undefined ? { syntheticRows: parseCount('--synthetic-rows', rows) } : {}),
